@@ -1,0 +1,179 @@
+"""The ``lookalike-sql`` command line: run, sql, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import LookalikeError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except LookalikeError as exc:
+        print(f"lookalike-sql: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lookalike-sql",
+        description="Find customers who look like a seed audience, with SQL that runs in the warehouse.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the job on a warehouse and write the audience to --out")
+    run.add_argument("--url", required=True, help="SQLAlchemy URL, or a path ending in .duckdb")
+    _job_arguments(run)
+    run.add_argument("--out", required=True, type=Path, help="folder for lookalike.csv, top_features.csv, query.sql")
+    run.set_defaults(handler=_run)
+
+    sql = commands.add_parser("sql", help="print the job as one SQL statement, without running it")
+    sql.add_argument("--dialect", default="duckdb", help="duckdb, redshift or hive (default duckdb)")
+    sql.add_argument("--url", help="read the feature columns from this database (else give --features)")
+    _job_arguments(sql)
+    sql.set_defaults(handler=_sql)
+
+    demo = commands.add_parser("demo", help="build a synthetic DuckDB population, define a seed by hard filters, expand it")
+    demo.add_argument("--dir", type=Path, default=Path("lookalike-demo"), help="where the database and outputs go")
+    demo.add_argument("--customers", type=int, default=200_000, help="population size (default 200,000)")
+    demo.add_argument("--size", type=int, default=20_000, help="lookalike audience size (default 20,000)")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--population", required=True, help="population table: one row per customer")
+    parser.add_argument("--id-column", required=True, help="the customer id column")
+    parser.add_argument("--features", help="comma-separated feature columns (default: every numeric column but the id)")
+    seed = parser.add_mutually_exclusive_group(required=True)
+    seed.add_argument("--seed-file", type=Path, help="one-column CSV of seed ids, header = the id column's name")
+    seed.add_argument("--seed-table", help="table holding the seed ids")
+    seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column")
+    parser.add_argument("--seed-column", help="id column of --seed-table (default: --id-column)")
+    parser.add_argument("--size", required=True, type=int, help="how many customers to return")
+    parser.add_argument("--max-features", type=int, default=20, help="most features to weigh (default 20)")
+    parser.add_argument("--threshold", type=float, default=0.05, help="least JS divergence of a weighed feature (default 0.05)")
+    parser.add_argument("--bins", type=int, default=10, help="histogram bins per feature (default 10)")
+    parser.add_argument("--min-count", type=int, default=30, help="least non-NULL seed values to judge a feature (default 30)")
+    parser.add_argument("--exclude-seed", action="store_true", help="leave the seed's members out of the audience")
+
+
+def _model_and_seed(args: argparse.Namespace) -> tuple[Any, Any]:
+    from .model import Lookalike
+    from .seed import Seed
+
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    model = Lookalike(
+        population=args.population,
+        id_column=args.id_column,
+        features=features,
+        max_features=args.max_features,
+        threshold=args.threshold,
+        bins=args.bins,
+        min_count=args.min_count,
+    )
+    if args.seed_file is not None:
+        seed = Seed.csv(args.seed_file, id_column=args.id_column)
+    elif args.seed_table is not None:
+        seed = Seed.table(args.seed_table, column=args.seed_column)
+    else:
+        seed = Seed.query(args.seed_query)
+    return model, seed
+
+
+def _progress(step: str, seconds: float) -> None:
+    label = {"profile": "profiling the features and selecting the weights", "rank": "ranking every customer",
+             "done": "done"}.get(step, step)
+    print(f"[{seconds:6.1f}s] {label}", file=sys.stderr, flush=True)
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from .connections import connect
+
+    model, seed = _model_and_seed(args)
+    connection = connect(args.url) if args.url else None
+    print(model.sql(seed, args.size, exclude_seed=args.exclude_seed, dialect=args.dialect, connection=connection), end="")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .connections import connect
+
+    model, seed = _model_and_seed(args)
+    result = model.execute(connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=_progress)
+    written = write_outputs(args.out, result)
+    _summary(result, written)
+    return 0
+
+
+def write_outputs(out: Path, result: Any) -> dict[str, Path]:
+    """lookalike.csv, top_features.csv and query.sql (the statements that ran)."""
+    from .output import write_csv, write_text
+
+    paths = {name: out / name for name in ("lookalike.csv", "top_features.csv", "query.sql")}
+    write_csv(paths["lookalike.csv"], result.audience)
+    write_csv(paths["top_features.csv"], result.top_features)
+    steps = list(result.statements.items())
+    write_text(
+        paths["query.sql"],
+        "\n".join(f"-- step {i} of {len(steps)}: {step}\n{sql.rstrip()};\n" for i, (step, sql) in enumerate(steps, 1)),
+    )
+    return paths
+
+
+def _summary(result: Any, written: dict[str, Path]) -> None:
+    print(
+        f"population {result.n_population:,}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
+        f"audience {len(result.audience):,}"
+    )
+    print("top features (feature, JS divergence, weight):")
+    for row in result.top_features.itertuples():
+        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}")
+    for path in written.values():
+        print(f"wrote {path}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from .demo_data import MOM_SEED_SQL, build_demo_database
+    from .model import Lookalike
+    from .seed import Seed
+
+    started = time.perf_counter()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    database = args.dir / "demo.duckdb"
+    print(f"[{0.0:6.1f}s] building {args.customers:,} synthetic customers in {database}", file=sys.stderr, flush=True)
+    facts = build_demo_database(database, n_customers=args.customers)
+    print(
+        f"[{time.perf_counter() - started:6.1f}s] seed by hard filters (the README's moms): "
+        f"{facts['seed_size']:,} customers\n{MOM_SEED_SQL.strip()}",
+        file=sys.stderr,
+        flush=True,
+    )
+    con = duckdb.connect(str(database))
+    try:
+        model = Lookalike("population", id_column="member_srl")
+        t0 = time.perf_counter()
+
+        def progress(step: str, seconds: float) -> None:
+            _progress(step, time.perf_counter() - started)
+
+        result = model.execute(con, Seed.table("mom_seed"), args.size, progress=progress)
+    finally:
+        con.close()
+    written = write_outputs(args.dir / "out", result)
+    _summary(result, written)
+    print(f"the lookalike job took {time.perf_counter() - t0:.1f}s; the whole demo {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

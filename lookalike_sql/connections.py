@@ -1,0 +1,191 @@
+"""Run SQL on a warehouse connection: DuckDB, SQLAlchemy (Redshift/PostgreSQL) or Spark.
+
+One small adapter per kind of connection, each able to list a table's columns, run a
+query into a pandas DataFrame, and hold a temporary table of ids. Heavy client modules
+(sqlalchemy, pyspark) are imported only when such a connection is used.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .dialects import Dialect, get_dialect
+from .errors import EngineError, InputError
+
+# Base type names (lower case, before any "(precision)") of numeric feature columns,
+# as DuckDB, PostgreSQL/Redshift (via psycopg2) and Spark name them.
+_NUMERIC_TYPES = {
+    "tinyint", "smallint", "integer", "int", "bigint", "hugeint", "int2", "int4", "int8",
+    "utinyint", "usmallint", "uinteger", "ubigint", "uhugeint",
+    "float", "float4", "float8", "real", "double", "double precision", "decimal", "numeric", "number",
+}
+
+
+def is_numeric_type(type_name: str) -> bool:
+    base = type_name.strip().lower().split("(")[0].strip()
+    return base in _NUMERIC_TYPES
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type_name: str
+
+    @property
+    def is_numeric(self) -> bool:
+        return is_numeric_type(self.type_name)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+class Warehouse(abc.ABC):
+    """The adapter interface. ``dialect`` is the SQL this connection runs."""
+
+    dialect: Dialect
+
+    @abc.abstractmethod
+    def fetch(self, sql: str) -> pd.DataFrame:
+        """Run one statement and return its rows."""
+
+    def columns(self, table: str | tuple[str, ...]) -> list[Column]:
+        """The table's columns, or an InputError naming the table when it cannot be read."""
+        quoted = self.dialect.quote_table(table)
+        try:
+            return self._columns(quoted)
+        except Exception as exc:  # noqa: BLE001 - the engine's own message is passed on
+            raise InputError(
+                f"table {quoted} cannot be read on {self.dialect.name} ({first_line(exc)}): check its name and schema"
+            ) from None
+
+    @abc.abstractmethod
+    def _columns(self, quoted_table: str) -> list[Column]:
+        """Columns of an already quoted table name."""
+
+
+class DuckDBWarehouse(Warehouse):
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.dialect = get_dialect("duckdb")
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).fetchdf()
+
+    def _columns(self, quoted_table: str) -> list[Column]:
+        rows = self.con.execute(f"DESCRIBE SELECT * FROM {quoted_table}").fetchall()
+        return [Column(name, type_name) for name, type_name, *_ in rows]
+
+    @contextlib.contextmanager
+    def temporary_ids(self, ids: Sequence[object], id_type: str) -> Iterator[str]:
+        name = f"lookalike_seed_{uuid.uuid4().hex[:12]}"
+        frame = pd.DataFrame({"seed_id": list(ids)})
+        view = f"{name}_frame"
+        self.con.register(view, frame)
+        try:
+            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT CAST(seed_id AS {id_type}) AS seed_id FROM "{view}"')
+            yield f'"{name}"'
+        finally:
+            self.con.unregister(view)
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+class SQLAlchemyWarehouse(Warehouse):
+    """Redshift through sqlalchemy-redshift (or PostgreSQL, which runs the Redshift SQL).
+
+    Statements go through ``exec_driver_sql`` so SQLAlchemy does not read ``:name`` in our
+    SQL as bind parameters; no parameters are passed, so psycopg2 leaves ``%`` alone."""
+
+    def __init__(self, connectable: Any) -> None:
+        self.connectable = connectable
+        self.dialect = get_dialect("redshift")
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Any]:
+        from sqlalchemy.engine import Engine
+
+        if isinstance(self.connectable, Engine):
+            with self.connectable.connect() as conn:
+                yield conn
+        else:
+            yield self.connectable
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        with self._connection() as conn:
+            result = conn.exec_driver_sql(sql)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def _columns(self, quoted_table: str) -> list[Column]:
+        with self._connection() as conn:
+            result = conn.exec_driver_sql(f"SELECT * FROM {quoted_table} WHERE 1 = 0")
+            description = result.cursor.description
+            result.close()
+        return [Column(col[0], _postgres_type_name(col[1])) for col in description]
+
+
+# psycopg2 describes result columns by PostgreSQL type OID.
+_PG_TYPES = {16: "boolean", 20: "bigint", 21: "smallint", 23: "integer", 700: "real", 701: "double precision",
+             1700: "numeric", 25: "text", 1043: "varchar", 1042: "char", 1082: "date", 1114: "timestamp"}
+
+
+def _postgres_type_name(type_code: object) -> str:
+    return _PG_TYPES.get(type_code, str(type_code)) if isinstance(type_code, int) else str(type_code)
+
+
+class SparkWarehouse(Warehouse):
+    """Spark SQL runs the Hive SQL: local mode here, or a cluster."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+        self.dialect = get_dialect("hive")
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        frame = self.spark.sql(sql)
+        rows = frame.collect()
+        return pd.DataFrame([row.asDict() for row in rows], columns=frame.columns)
+
+    def _columns(self, quoted_table: str) -> list[Column]:
+        return [Column(name, type_name) for name, type_name in self.spark.sql(f"SELECT * FROM {quoted_table} LIMIT 0").dtypes]
+
+
+def warehouse_for(connection: Any) -> Warehouse:
+    """Wrap a DuckDB connection, a SQLAlchemy engine/connection or a SparkSession."""
+    if isinstance(connection, Warehouse):
+        return connection
+    module = type(connection).__module__
+    if module.startswith("duckdb") or module == "_duckdb":
+        return DuckDBWarehouse(connection)
+    if module.startswith("sqlalchemy"):
+        return SQLAlchemyWarehouse(connection)
+    if module.startswith("pyspark"):
+        return SparkWarehouse(connection)
+    raise InputError(
+        f"cannot run SQL on a {module}.{type(connection).__name__}: give a DuckDB connection, "
+        "a SQLAlchemy engine or connection, or a SparkSession"
+    )
+
+
+def connect(url: str) -> Any:
+    """Open a connection from the command line's --url: a path ending in .duckdb (or
+    ':memory:') is a DuckDB database; anything else is a SQLAlchemy URL."""
+    if url == ":memory:" or url.endswith(".duckdb") or url.startswith("duckdb:///"):
+        import duckdb
+
+        path = url.removeprefix("duckdb:///")
+        return duckdb.connect(path)
+    try:
+        import sqlalchemy
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise EngineError(f"sqlalchemy is missing ({exc}): pip install lookalike-sql[redshift]") from None
+    try:
+        return sqlalchemy.create_engine(url)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"cannot use the URL {url!r} ({first_line(exc)}): give a .duckdb path or a SQLAlchemy URL") from None

@@ -1,0 +1,187 @@
+"""The SQL dialects: what differs between warehouses, described in one place.
+
+Each dialect is a small declarative record (quoting, literal rules, limits, the
+constructs its real warehouse lacks) plus one Jinja macro file ``dialects/<name>.sql.j2``
+that overrides only the macros where its SQL differs. Macros are looked up dbt-style:
+``<dialect>.<macro>``, then ``default.<macro>``; a missing macro is an error that lists
+every name searched. Adding a dialect = one record here + one macro file + its tests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    #: sqlglot's name for the dialect, used to parse (validate) rendered SQL.
+    sqlglot_name: str
+    #: Character that quotes identifiers; doubled inside a quoted name.
+    identifier_quote: str
+    #: How a single quote is escaped inside a string literal: "''" (SQL standard) or "\\'".
+    string_quote_escape: str
+    #: Name of the 8-byte float type.
+    double_type: str
+    #: Most columns one SELECT may produce (None = no practical limit).
+    max_columns: int | None
+    #: Seeds of Python ids up to this many are inlined as an IN list; larger ones are
+    #: loaded into a temporary table by ``execute()``.
+    max_inline_ids: int
+    #: Constructs the real warehouse lacks although the stand-in engine runs them:
+    #: (regular expression over the rendered SQL, explanation). See lint.py.
+    forbidden: tuple[tuple[str, str], ...] = field(default=())
+    #: One-line description of what the SQL relies on, for the README and --help.
+    requires: str = ""
+
+    def quote(self, name: str) -> str:
+        """Quote one identifier part (table, column), after checking it is sane."""
+        check_identifier(name)
+        q = self.identifier_quote
+        return q + name.replace(q, q + q) + q
+
+    def quote_table(self, table: str | tuple[str, ...]) -> str:
+        """Quote a possibly qualified table name: 'schema.table' or ('schema', 'table')."""
+        return ".".join(self.quote(part) for part in split_table_name(table))
+
+    def string_literal(self, value: str) -> str:
+        if any(ord(c) < 32 for c in value) or "\\" in value:
+            raise InputError(
+                f"the text {value!r} contains a control character or a backslash, which "
+                "cannot be written portably as an SQL literal: rename it"
+            )
+        return "'" + value.replace("'", self.string_quote_escape) + "'"
+
+    def float_literal(self, value: float) -> str:
+        value = float(value)
+        if not math.isfinite(value):
+            raise InputError(f"the number {value} is not finite and cannot be written as an SQL literal")
+        return f"CAST({value!r} AS {self.double_type})"
+
+    def id_literal(self, value: object) -> str:
+        """A customer id as a literal: integers as they are, strings quoted."""
+        if isinstance(value, bool):
+            raise InputError(f"customer id {value!r} is a boolean: ids must be integers or strings")
+        if isinstance(value, (int,)) or (hasattr(value, "dtype") and getattr(value, "dtype").kind in "iu"):
+            return str(int(value))  # type: ignore[arg-type]
+        if isinstance(value, str):
+            return self.string_literal(value)
+        raise InputError(f"customer id {value!r} is a {type(value).__name__}: ids must be integers or strings")
+
+
+_IDENTIFIER_MAX = 127  # Redshift's limit, the smallest of the three
+
+
+def check_identifier(name: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise InputError(f"identifier {name!r} is empty or not a string: name a table or column")
+    if len(name.encode("utf-8")) > _IDENTIFIER_MAX:
+        raise InputError(f"identifier {name[:40]!r}... is longer than {_IDENTIFIER_MAX} bytes: shorten it")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InputError(f"identifier {name!r} contains a control character: rename it")
+
+
+def split_table_name(table: str | tuple[str, ...]) -> tuple[str, ...]:
+    """'db.schema.table' -> parts. Names containing dots must be passed as a tuple."""
+    parts = tuple(table) if isinstance(table, (tuple, list)) else tuple(str(table).split("."))
+    if not 1 <= len(parts) <= 3:
+        raise InputError(f"table name {table!r} must be 'table', 'schema.table' or 'catalog.schema.table'")
+    for part in parts:
+        check_identifier(part)
+    return parts
+
+
+# Hive 2/3 lacks these although Spark SQL (its stand-in here) runs them.
+_HIVE_FORBIDDEN = (
+    (r"\bUNPIVOT\b", "UNPIVOT is not in Hive 2/3 (use LATERAL VIEW stack)"),
+    (r"\bVALUES\s*\(", "VALUES as a table is not in Hive before 4.0"),
+    (r"\bQUALIFY\b", "QUALIFY is not in Hive before 4.0"),
+    (r"\bWITHIN\s+GROUP\b", "WITHIN GROUP is not in Hive before 4.0"),
+    (r"\bWIDTH_BUCKET\b", "WIDTH_BUCKET is not in Hive 2"),
+    (r"\bRECURSIVE\b", "recursive CTEs are not in Hive"),
+    (r"\bIS\s+(NOT\s+)?DISTINCT\s+FROM\b", "IS DISTINCT FROM is not in Hive 2/3"),
+    (r"\bLOG2\s*\(", "use LN(x) / LN(2): LOG2 is spelled differently across warehouses"),
+    (r"\bRAISE_ERROR\s*\(", "raise_error is Spark-only, Hive has assert_true"),
+)
+
+# Redshift lacks these although PostgreSQL (its stand-in here) runs them.
+_REDSHIFT_FORBIDDEN = (
+    (r"\bWIDTH_BUCKET\b", "WIDTH_BUCKET is not supported by Redshift"),
+    (r"\bCORR\s*\(", "CORR is not supported by Redshift"),
+    (r"\bCOVAR_(POP|SAMP)\s*\(", "COVAR_POP/COVAR_SAMP are not supported by Redshift"),
+    (r"\bGENERATE_SERIES\s*\(", "generate_series is leader-node only on Redshift"),
+    (r"\bIS\s+(NOT\s+)?DISTINCT\s+FROM\b", "IS DISTINCT FROM is not supported by Redshift"),
+    (r"\bTABLESAMPLE\b", "TABLESAMPLE is not supported by Redshift"),
+    (r"\bLOG2\s*\(", "Redshift has no LOG2: use LN(x) / LN(2)"),
+    (r"\bVALUES\s*\(", "VALUES as a table is not reliably supported by Redshift"),
+    (r"\bLATERAL\b", "LATERAL joins are not supported by Redshift"),
+    (r"::", "PostgreSQL-style :: casts: use CAST(... AS ...)"),
+    (r"\bFILTER\s*\(\s*WHERE\b", "aggregate FILTER clauses are not supported by Redshift"),
+)
+
+DIALECTS: dict[str, Dialect] = {
+    d.name: d
+    for d in (
+        Dialect(
+            name="duckdb",
+            sqlglot_name="duckdb",
+            identifier_quote='"',
+            string_quote_escape="''",
+            double_type="DOUBLE",
+            max_columns=None,
+            max_inline_ids=10_000,
+            requires="DuckDB 1.0 or later",
+        ),
+        Dialect(
+            name="redshift",
+            sqlglot_name="redshift",
+            identifier_quote='"',
+            string_quote_escape="''",
+            double_type="DOUBLE PRECISION",
+            # PostgreSQL refuses target lists over 1,664 entries; Redshift tables stop at 1,600.
+            max_columns=1600,
+            max_inline_ids=10_000,
+            forbidden=_REDSHIFT_FORBIDDEN,
+            requires="Amazon Redshift (any current release); runs as well on PostgreSQL 12+",
+        ),
+        Dialect(
+            name="hive",
+            sqlglot_name="hive",
+            identifier_quote="`",
+            string_quote_escape="\\'",
+            double_type="DOUBLE",
+            max_columns=None,
+            max_inline_ids=10_000,
+            forbidden=_HIVE_FORBIDDEN,
+            requires="Hive 2.3+ (CTEs, window functions, stack()) or Spark SQL 3.x/4.x",
+        ),
+    )
+}
+
+
+def get_dialect(name: str | Dialect) -> Dialect:
+    if isinstance(name, Dialect):
+        return name
+    key = str(name).lower()
+    if key == "postgres" or key == "postgresql":
+        key = "redshift"  # PostgreSQL runs the Redshift SQL (it is the stand-in engine)
+    if key == "spark":
+        key = "hive"  # Spark SQL runs the Hive SQL
+    if key not in DIALECTS:
+        close = difflib.get_close_matches(key, DIALECTS, n=1)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        raise InputError(f"unknown dialect {name!r}: choose one of {', '.join(DIALECTS)}.{hint}")
+    return DIALECTS[key]
+
+
+_SAFE_ALIAS = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def is_plain_identifier(name: str) -> bool:
+    """True when a name needs no quoting anywhere (lower-case letters, digits, _)."""
+    return bool(_SAFE_ALIAS.match(name))

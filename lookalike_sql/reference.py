@@ -1,0 +1,263 @@
+"""Plain NumPy/pandas reference implementation of the lookalike algorithm.
+
+This module is the test oracle the generated SQL is checked against, so it
+favours being literal and readable over being fast.  No SQL is involved.
+
+Algorithm
+---------
+Inputs: a population table (one row per customer: an id column plus numeric
+feature columns, NULL/NaN allowed), seed ids (only those present in the
+population count, duplicates count once), an audience size ``n``,
+``max_features``, ``threshold``, ``bins`` (B) and ``min_count``.
+
+1. Histograms, per feature, over non-NULL values only: B equal-width bins over
+   ``[lo, hi]`` = population ``[min, max]``;
+   ``bin(x) = min(floor((x - lo) / (hi - lo) * B), B - 1)`` clipped to
+   ``[0, B - 1]``.  ``p`` = population bin shares, ``q`` = seed bin shares
+   (each divided by its own number of non-NULL values).
+2. Jensen-Shannon divergence, base 2:
+   ``js = 1/2 sum p log2(p/m) + 1/2 sum q log2(q/m)``, ``m = (p + q) / 2``,
+   with ``0 log 0 = 0``.  ``js = 0`` when ``hi == lo``, when the population
+   has no non-NULL value, or when the seed has fewer than ``min_count``
+   non-NULL values.
+3. Selection: features with ``js >= threshold`` and ``js > 0``, then the top
+   ``max_features`` by js (ties: feature name ascending).  None -> ValueError.
+4. Weights: ``w = js / sum(js over the selected features)``.
+5. Standardise: ``x' = x`` with NULL -> 0, ``z = (x' - mean) / std`` using the
+   population mean and population std (ddof=0) of ``x'``.
+6. Persona: the mean of ``z`` over the seed members, per selected feature.
+7. Distance: ``d = sqrt(sum_f (w_f * (z_f - persona_f)) ** 2)``.
+8. Output: the ``n`` customers with the smallest ``d`` (ties: id ascending),
+   seed members included unless ``exclude_seed``; all candidates when ``n``
+   exceeds their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ReferenceResult",
+    "histogram_counts",
+    "js_divergence_base2",
+    "reference_lookalike",
+]
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """What :func:`reference_lookalike` returns."""
+
+    # columns [<id_column>, "rank", "distance"], rank 1..n, sorted by rank
+    audience: pd.DataFrame
+    # one row per candidate feature, in input order: feature, js_divergence,
+    # weight (NaN when not selected), selected, seed_count, lo, hi, mean, std,
+    # persona (NaN when not selected)
+    features: pd.DataFrame
+    n_population: int
+    n_seed_found: int  # distinct seed ids present in the population
+
+
+def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Counts per bin of the non-NaN ``values`` over ``[lo, hi]`` with ``bins`` bins.
+
+    ``bin(x) = min(floor((x - lo) / (hi - lo) * bins), bins - 1)``, clipped to
+    ``[0, bins - 1]``, computed in exactly that order of float operations.
+    Degenerate range (``hi == lo``): every value goes to bin 0.
+    """
+    x = np.asarray(values, dtype="float64")
+    x = x[~np.isnan(x)]  # NULLs do not take part in histograms
+    if hi == lo:
+        idx = np.zeros(x.shape, dtype=np.int64)
+    else:
+        idx = np.floor((x - lo) / (hi - lo) * bins)
+        idx = np.minimum(idx, bins - 1)  # x == hi lands in the last bin
+        idx = np.clip(idx, 0, bins - 1).astype(np.int64)
+    return np.bincount(idx, minlength=bins)
+
+
+def js_divergence_base2(p_counts, q_counts) -> float:
+    """Jensen-Shannon divergence (base 2) between two count vectors.
+
+    Counts are turned into shares first; ``0 * log 0 = 0``.  Equals
+    ``scipy.spatial.distance.jensenshannon(p, q, base=2) ** 2``.
+    Returns 0.0 when either vector has no mass.
+    """
+    p_counts = np.asarray(p_counts, dtype="float64")
+    q_counts = np.asarray(q_counts, dtype="float64")
+    if p_counts.shape != q_counts.shape:
+        raise ValueError("p_counts and q_counts must have the same length")
+    p_total, q_total = p_counts.sum(), q_counts.sum()
+    if p_total == 0 or q_total == 0:
+        return 0.0
+    p = p_counts / p_total
+    q = q_counts / q_total
+    m = (p + q) / 2
+
+    def kl_to_m(a: np.ndarray) -> float:
+        # sum a * log2(a / m) over a > 0 (where a > 0, m > 0 too)
+        pos = a > 0
+        return float(np.sum(a[pos] * np.log2(a[pos] / m[pos])))
+
+    return 0.5 * kl_to_m(p) + 0.5 * kl_to_m(q)
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    """A column as float64 with NULL (None / pd.NA / NaN) as NaN."""
+    return series.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _default_features(population: pd.DataFrame, id_column: str) -> list[str]:
+    """Every numeric (non-boolean) column except the id column."""
+    return [
+        str(c)
+        for c in population.columns
+        if c != id_column
+        and pd.api.types.is_numeric_dtype(population[c])
+        and not pd.api.types.is_bool_dtype(population[c])
+    ]
+
+
+def reference_lookalike(
+    population: pd.DataFrame,
+    id_column: str,
+    seed_ids: Iterable,
+    size: int,
+    *,
+    features: list[str] | None = None,
+    max_features: int = 20,
+    threshold: float = 0.05,
+    bins: int = 10,
+    min_count: int = 30,
+    exclude_seed: bool = False,
+) -> ReferenceResult:
+    """Compute a lookalike audience of ``size`` customers (see module docstring)."""
+    # ---- argument checks ------------------------------------------------
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    if max_features < 1:
+        raise ValueError(f"max_features must be >= 1, got {max_features}")
+    if id_column not in population.columns:
+        raise ValueError(f"id column {id_column!r} not in the population table")
+    ids = population[id_column].to_numpy()
+    if population[id_column].duplicated().any():
+        raise ValueError(f"id column {id_column!r} has duplicate values")
+
+    if features is None:
+        features = _default_features(population, id_column)
+    features = list(features)
+    if not features:
+        raise ValueError("No candidate feature: the population has no numeric column")
+    if id_column in features:
+        raise ValueError(f"the id column {id_column!r} cannot be a feature")
+    missing = [f for f in features if f not in population.columns]
+    if missing:
+        raise ValueError(f"features not in the population table: {missing}")
+
+    # ---- seed members: population rows whose id is a seed id -----------
+    seed_set = set(seed_ids)  # duplicates count once
+    is_seed = population[id_column].isin(seed_set).to_numpy()
+    n_seed_found = int(pd.unique(ids[is_seed]).size)
+    if n_seed_found == 0:
+        raise ValueError("No seed id was found in the population")
+
+    # ---- steps 1, 2 and 5: per-feature statistics ------------------------
+    rows = []
+    z_by_feature: dict[str, np.ndarray] = {}
+    for f in features:
+        x = _as_float(population[f])
+        nonnull = ~np.isnan(x)
+        seed_x = x[is_seed]
+        seed_count = int((~np.isnan(seed_x)).sum())
+
+        if nonnull.any():
+            lo, hi = float(x[nonnull].min()), float(x[nonnull].max())
+        else:
+            lo, hi = np.nan, np.nan
+
+        # JS divergence (0 in the degenerate cases)
+        if not nonnull.any() or hi == lo or seed_count < min_count:
+            js = 0.0
+        else:
+            p_counts = histogram_counts(x, lo, hi, bins)
+            q_counts = histogram_counts(seed_x, lo, hi, bins)
+            js = js_divergence_base2(p_counts, q_counts)
+
+        # standardisation of x' = x with NULL -> 0 (population mean / std, ddof=0)
+        x0 = np.where(nonnull, x, 0.0)
+        mean = float(x0.mean())
+        std = float(x0.std(ddof=0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_by_feature[f] = (x0 - mean) / std
+
+        rows.append(
+            {
+                "feature": f,
+                "js_divergence": js,
+                "seed_count": seed_count,
+                "lo": lo,
+                "hi": hi,
+                "mean": mean,
+                "std": std,
+            }
+        )
+
+    # ---- step 3: selection ------------------------------------------------
+    eligible = [r for r in rows if r["js_divergence"] >= threshold and r["js_divergence"] > 0]
+    eligible.sort(key=lambda r: (-r["js_divergence"], r["feature"]))
+    selected = [r["feature"] for r in eligible[:max_features]]
+    if not selected:
+        raise ValueError(
+            f"No feature reaches the JS-divergence threshold ({threshold}): "
+            "lower the threshold or use a sharper seed"
+        )
+
+    # ---- step 4: weights --------------------------------------------------
+    js_of = {r["feature"]: r["js_divergence"] for r in rows}
+    js_total = sum(js_of[f] for f in selected)
+    weight = {f: js_of[f] / js_total for f in selected}
+
+    # ---- step 6: persona = mean z over the seed members ------------------
+    persona = {f: float(z_by_feature[f][is_seed].mean()) for f in selected}
+
+    # ---- step 7: weighted Euclidean distance to the persona --------------
+    sq = np.zeros(len(population), dtype="float64")
+    for f in selected:  # summed in selection order (js descending)
+        sq += (weight[f] * (z_by_feature[f] - persona[f])) ** 2
+    distance = np.sqrt(sq)
+
+    # ---- step 8: the size nearest candidates, ties by id ------------------
+    candidates = np.flatnonzero(~is_seed) if exclude_seed else np.arange(len(population))
+    order = np.lexsort((ids[candidates], distance[candidates]))  # by d, then id
+    chosen = candidates[order][:size]
+    audience = pd.DataFrame(
+        {
+            id_column: ids[chosen],
+            "rank": np.arange(1, len(chosen) + 1, dtype=np.int64),
+            "distance": distance[chosen],
+        }
+    )
+
+    # ---- feature report, in input order -----------------------------------
+    features_df = pd.DataFrame(rows)
+    features_df["selected"] = features_df["feature"].isin(selected)
+    features_df["weight"] = features_df["feature"].map(weight).astype("float64")
+    features_df["persona"] = features_df["feature"].map(persona).astype("float64")
+    features_df["seed_count"] = features_df["seed_count"].astype(np.int64)
+    features_df = features_df[
+        ["feature", "js_divergence", "weight", "selected", "seed_count",
+         "lo", "hi", "mean", "std", "persona"]
+    ]
+
+    return ReferenceResult(
+        audience=audience,
+        features=features_df,
+        n_population=int(len(population)),
+        n_seed_found=n_seed_found,
+    )

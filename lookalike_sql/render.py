@@ -1,0 +1,81 @@
+"""Render the Jinja SQL templates for one dialect.
+
+Templates (``templates/``) hold the dialect-free job; they call dialect macros as
+``d.<macro>(...)``. ``d`` resolves each name in ``dialects/<dialect>.sql.j2`` first, then
+in ``dialects/default.sql.j2`` (like dbt's ``adapter.dispatch``). Identifiers reach SQL
+only through ``quote``/``quote_table`` and values only through the ``*_literal`` helpers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+from .dialects import Dialect, get_dialect
+from .resources import sql_dir
+
+
+class DialectMacros:
+    """Attribute access to a dialect's macros with fallback to the defaults."""
+
+    def __init__(self, dialect: Dialect, env: jinja2.Environment, helpers: dict[str, Any]) -> None:
+        self._dialect = dialect
+        self._modules = [
+            (owner, env.get_template(f"{owner}.sql.j2").make_module(vars=helpers))
+            for owner in (dialect.name, "default")
+        ]
+
+    def __getattr__(self, macro: str) -> Any:
+        for _, module in self._modules:
+            found = getattr(module, macro, None)
+            if found is not None:
+                return found
+        searched = ", ".join(f"{owner}.{macro}" for owner, _ in self._modules)
+        raise jinja2.TemplateRuntimeError(
+            f"dialect {self._dialect.name!r} has no macro {macro!r} (searched {searched})"
+        )
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(sql_dir("templates")), str(sql_dir("dialects"))]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    env.filters["sql_sum"] = sql_sum
+    return env
+
+
+def sql_sum(terms: list[str]) -> str:
+    """Sum SQL expressions as a balanced tree, so 1,800 terms nest only 11 deep
+    (deeply nested '+' chains overflow parsers: sqlglot's and Spark's)."""
+    terms = list(terms)
+    if not terms:
+        return "0"
+    while len(terms) > 1:
+        paired = [f"({terms[i]} + {terms[i + 1]})" for i in range(0, len(terms) - 1, 2)]
+        if len(terms) % 2:
+            paired.append(terms[-1])
+        terms = paired
+    return terms[0]
+
+
+def render(template: str, dialect: str | Dialect, **context: Any) -> str:
+    """Render ``templates/<template>`` for ``dialect`` and return tidy SQL text."""
+    d = get_dialect(dialect)
+    env = environment()
+    helpers = {"dialect": d, "q": d.quote, "lit": d.string_literal, "num": d.float_literal}
+    sql = env.get_template(template).render(d=DialectMacros(d, env, helpers), **helpers, **context)
+    return tidy(sql)
+
+
+def tidy(sql: str) -> str:
+    """Drop blank lines and trailing spaces left by template logic."""
+    lines = [line.rstrip() for line in sql.splitlines()]
+    return "\n".join(line for line in lines if line.strip()) + "\n"

@@ -1,0 +1,145 @@
+"""Session fixtures for the real engines (see tests/engines.py).
+
+Fixtures:
+  duckdb_con       in-memory duckdb connection
+  postgres_server  engines.PostgresServer (url_postgres, url_redshift, dsn, stop())
+  redshift_engine  SQLAlchemy engine on postgres_server.url_redshift (sqlalchemy-redshift)
+  spark            SparkSession, local[2]
+  engine           parametrized over "duckdb", "redshift", "hive": an EngineHandle
+                   (.name, .connection, .load(table, df), .query(sql), .execute(sql));
+                   only the engine a test actually uses gets started.
+
+An engine that cannot start is skipped locally, but fails the tests when
+CI=true: a missing engine under CI is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import engines  # noqa: E402  (tests/engines.py; tests/ is not a package)
+from engines import EngineUnavailable  # noqa: E402
+
+
+def pytest_configure(config):
+    # pyspark 4.x's own warnings about pandas 3 (FutureWarning on every
+    # pandas conversion, Pandas4Warning from its astype(copy=False)): noise
+    # from inside pyspark, not from this project's code.
+    config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
+    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated:DeprecationWarning:pyspark")
+    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated::pyspark")
+
+
+def _unavailable(reason: str):
+    """Skip, or under CI=true fail. Call it outside an ``except`` block, so the
+    report shows the reason only, not a chained traceback."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"engine unavailable under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def duckdb_con():
+    try:
+        import duckdb
+    except ImportError as e:
+        missing = f"duckdb is not installed: {e}"
+    else:
+        missing = None
+    if missing:
+        _unavailable(missing)
+    con = duckdb.connect()  # in-memory
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    server, missing = None, None
+    try:
+        server = engines.start_postgres()
+    except EngineUnavailable as e:
+        missing = str(e)
+    if missing:
+        _unavailable(missing)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redshift_engine(postgres_server):
+    missing = None
+    try:
+        import psycopg2  # noqa: F401
+        import sqlalchemy
+        import sqlalchemy_redshift  # noqa: F401
+    except ImportError as e:
+        missing = f"sqlalchemy-redshift / psycopg2 not installed: {e}"
+    if missing:
+        _unavailable(missing)
+    # url_redshift carries sslmode=disable (sqlalchemy-redshift defaults to verify-full).
+    eng = sqlalchemy.create_engine(postgres_server.url_redshift)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session, missing = None, None
+    try:
+        session = engines.start_spark()
+    except EngineUnavailable as e:
+        missing = str(e)
+    if missing:
+        _unavailable(missing)
+    yield session
+    session.stop()
+
+
+# engine fixture: dialect name -> (fixture providing the connection, loader kind)
+_ENGINES = {
+    "duckdb": ("duckdb_con", "duckdb"),
+    "redshift": ("redshift_engine", "postgres"),
+    "hive": ("spark", "spark"),
+}
+
+
+@dataclass
+class EngineHandle:
+    name: str  # dialect name: "duckdb", "redshift" or "hive"
+    connection: Any  # duckdb connection / SQLAlchemy engine / SparkSession
+    kind: str  # what actually runs it: "duckdb", "postgres" or "spark"
+
+    def load(self, table_name: str, df: pd.DataFrame) -> None:
+        """Load df as table (spark: temp view) table_name, replacing it; NaN -> NULL."""
+        engines.load_table(self.kind, self.connection, table_name, df)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one SELECT, untouched, and return a pandas frame."""
+        return engines.run_query(self.kind, self.connection, sql)
+
+    def execute(self, sql: str) -> None:
+        """Run one statement returning no rows (committed)."""
+        engines.run_statement(self.kind, self.connection, sql)
+
+
+@pytest.fixture(
+    params=[pytest.param(name, id=name, marks=pytest.mark.engine) for name in _ENGINES]
+)
+def engine(request) -> EngineHandle:
+    fixture_name, kind = _ENGINES[request.param]
+    return EngineHandle(request.param, request.getfixturevalue(fixture_name), kind)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if engines.startup_seconds:
+        times = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(engines.startup_seconds.items()))
+        terminalreporter.write_line(f"engine start-up: {times}")

@@ -1,0 +1,88 @@
+"""Generated test datasets: each one a population frame, seed ids and job parameters.
+
+They cover what the reference and every engine must agree on: NULLs, constant and
+all-NULL columns, exact distance ties, seeds partly outside the population."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Dataset:
+    name: str
+    population: pd.DataFrame
+    seed_ids: list
+    params: dict = field(default_factory=dict)
+    id_column: str = "customer_id"
+
+
+def _base(rng: np.random.Generator, n: int, shift_rows: np.ndarray) -> pd.DataFrame:
+    """Five informative features whose distribution moves for the `shift_rows` customers."""
+    frame = pd.DataFrame({"customer_id": rng.permutation(np.arange(10_000, 10_000 + n)).astype("int64")})
+    frame["age"] = rng.integers(18, 80, n).astype("int64")
+    frame["spend"] = rng.lognormal(3, 1, n)
+    frame["orders"] = rng.poisson(2, n).astype("int64")
+    frame["views"] = rng.normal(50, 15, n)
+    frame["noise"] = rng.uniform(0, 1, n)
+    frame.loc[shift_rows, "age"] = rng.integers(25, 36, len(shift_rows))
+    frame.loc[shift_rows, "spend"] *= 4
+    frame.loc[shift_rows, "orders"] += 3
+    return frame
+
+
+def basic(random_state: int = 0, n: int = 3_000) -> Dataset:
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 300, replace=False)
+    frame = _base(rng, n, seed_rows)
+    return Dataset("basic", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10})
+
+
+def with_nulls(random_state: int = 1, n: int = 3_000) -> Dataset:
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 400, replace=False)
+    frame = _base(rng, n, seed_rows)
+    frame["views"] = frame["views"].where(rng.random(n) > 0.3)  # 30% NULL everywhere
+    frame["days_since"] = np.where(rng.random(n) < 0.5, np.nan, rng.exponential(60, n))
+    frame.loc[seed_rows, "days_since"] = np.nan  # NULL for every seed member: too few values, js = 0
+    frame["orders"] = frame["orders"].astype("Int64").mask(rng.random(n) < 0.1)  # nullable integers
+    return Dataset("nulls", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10})
+
+
+def with_constants(random_state: int = 2, n: int = 2_000) -> Dataset:
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 200, replace=False)
+    frame = _base(rng, n, seed_rows)
+    frame["constant"] = 7.0
+    frame["all_null"] = np.nan
+    frame["null_or_one"] = np.where(rng.random(n) < 0.5, np.nan, 1.0)  # constant where present
+    return Dataset("constants", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10})
+
+
+def with_ties(random_state: int = 3, n: int = 2_000) -> Dataset:
+    """Few distinct values, so many customers share a distance exactly: ties go by id."""
+    rng = np.random.default_rng(random_state)
+    frame = pd.DataFrame({"customer_id": rng.permutation(np.arange(n)).astype("int64") * 7 + 3})
+    frame["a"] = rng.integers(0, 3, n).astype("int64")
+    frame["b"] = rng.integers(0, 2, n).astype("int64")
+    frame["c"] = rng.choice([0.0, 0.5, 1.0], n)
+    seed_rows = np.flatnonzero((frame["a"] == 2).to_numpy())[:150]
+    frame.loc[seed_rows[:100], "b"] = 1
+    return Dataset("ties", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10, "threshold": 0.01}, "customer_id")
+
+
+def seed_partly_outside(random_state: int = 4, n: int = 2_500) -> Dataset:
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 250, replace=False)
+    frame = _base(rng, n, seed_rows)
+    inside = frame["customer_id"].iloc[seed_rows].tolist()
+    outside = list(range(900_000, 900_150))  # not customers
+    seed = inside + outside + inside[:50]  # and duplicates
+    rng.shuffle(seed)
+    return Dataset("outside", frame, seed, {"min_count": 10, "max_features": 3})
+
+
+ALL = [basic, with_nulls, with_constants, with_ties, seed_partly_outside]

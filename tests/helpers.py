@@ -1,0 +1,46 @@
+"""Assertions shared by the engine tests: an audience equals the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lookalike_sql.reference import ReferenceResult, reference_lookalike
+
+TOLERANCE = 1e-9
+
+
+def reference_for(dataset, size: int, **overrides) -> tuple[ReferenceResult, pd.Series]:
+    """The reference result, and every customer's reference distance (by id)."""
+    params = {**dataset.params, **overrides}
+    ref = reference_lookalike(dataset.population, dataset.id_column, dataset.seed_ids, size, **params)
+    everyone = reference_lookalike(dataset.population, dataset.id_column, dataset.seed_ids, len(dataset.population), **params)
+    distance_of = everyone.audience.set_index(dataset.id_column)["distance"]
+    return ref, distance_of
+
+
+def assert_same_audience(got: pd.DataFrame, ref: ReferenceResult, distance_of: pd.Series, id_column: str) -> None:
+    """Same ids in the same order, allowing only genuine floating-point ties: wherever
+    the ids differ, the reference distances of the two customers are equal to 1e-9."""
+    expected = ref.audience
+    assert list(got.columns) == [id_column, "rank", "distance"]
+    assert len(got) == len(expected), f"{len(got)} rows, reference has {len(expected)}"
+    assert got["rank"].tolist() == list(range(1, len(got) + 1))
+    assert got[id_column].is_unique
+    np.testing.assert_allclose(got["distance"].to_numpy(float), expected["distance"].to_numpy(float), rtol=TOLERANCE, atol=TOLERANCE)
+    got_ids = got[id_column].tolist()
+    exp_ids = expected[id_column].tolist()
+    for position, (a, b) in enumerate(zip(got_ids, exp_ids)):
+        if a != b:
+            da, db = float(distance_of[a]), float(distance_of[b])
+            assert abs(da - db) <= TOLERANCE * max(1.0, abs(db)), (
+                f"rank {position + 1}: got id {a} (reference distance {da!r}), expected {b} ({db!r})"
+            )
+
+
+def assert_same_features(got: pd.DataFrame, ref: ReferenceResult) -> None:
+    """Same JS divergence for every feature and the same weights, to 1e-9."""
+    merged = got.merge(ref.features, on="feature", suffixes=("", "_ref"))
+    assert len(merged) == len(ref.features)
+    np.testing.assert_allclose(merged["js_divergence"], merged["js_divergence_ref"], rtol=0, atol=TOLERANCE)
+    np.testing.assert_allclose(merged["weight"].fillna(-1), merged["weight_ref"].fillna(-1), rtol=0, atol=TOLERANCE)

@@ -34,7 +34,6 @@ def pytest_configure(config):
     # pandas conversion, Pandas4Warning from its astype(copy=False)): noise
     # from inside pyspark, not from this project's code.
     config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
-    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated:DeprecationWarning:pyspark")
     config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated::pyspark")
 
 

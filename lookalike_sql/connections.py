@@ -101,8 +101,8 @@ class DuckDBWarehouse(Warehouse):
 class SQLAlchemyWarehouse(Warehouse):
     """Redshift through sqlalchemy-redshift (or PostgreSQL, which runs the Redshift SQL).
 
-    Statements go through ``exec_driver_sql`` so SQLAlchemy does not read ``:name`` in our
-    SQL as bind parameters; no parameters are passed, so psycopg2 leaves ``%`` alone."""
+    A local PostgreSQL needs ``?sslmode=disable`` on a ``redshift+psycopg2://`` URL
+    (sqlalchemy-redshift asks for verify-full SSL by default)."""
 
     def __init__(self, connectable: Any) -> None:
         self.connectable = connectable
@@ -118,16 +118,25 @@ class SQLAlchemyWarehouse(Warehouse):
         else:
             yield self.connectable
 
-    def fetch(self, sql: str) -> pd.DataFrame:
+    def _cursor_run(self, sql: str) -> tuple[list[Any], list[tuple]]:
+        """Run SQL on the DBAPI cursor as it is: no bind parameters are passed, so neither
+        SQLAlchemy (":name") nor psycopg2 ("%") reads anything into the text. We only
+        read, so the transaction is rolled back afterwards, also after an error."""
         with self._connection() as conn:
-            result = conn.exec_driver_sql(sql)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(sql)
+                return list(cursor.description or []), cursor.fetchall() if cursor.description else []
+            finally:
+                cursor.close()
+                conn.rollback()
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        description, rows = self._cursor_run(sql)
+        return pd.DataFrame(rows, columns=[col[0] for col in description])
 
     def _columns(self, quoted_table: str) -> list[Column]:
-        with self._connection() as conn:
-            result = conn.exec_driver_sql(f"SELECT * FROM {quoted_table} WHERE 1 = 0")
-            description = result.cursor.description
-            result.close()
+        description, _ = self._cursor_run(f"SELECT * FROM {quoted_table} WHERE 1 = 0")
         return [Column(col[0], _postgres_type_name(col[1])) for col in description]
 
 

@@ -1,0 +1,104 @@
+"""The command line: run, sql and demo, on a DuckDB file."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from lookalike_sql.cli import main
+from lookalike_sql.demo_data import build_demo_database
+
+JOB = ["--population", "population", "--id-column", "member_srl", "--size", "500"]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.duckdb"
+    build_demo_database(path, n_customers=30_000)
+    con = duckdb.connect(str(path), read_only=True)
+    seed = con.execute("SELECT member_srl FROM mom_seed ORDER BY member_srl").fetchdf()
+    con.close()
+    seed_file = folder / "seed.csv"
+    seed.to_csv(seed_file, index=False)
+    return path, seed_file
+
+
+def test_run_writes_the_three_files(demo_db, tmp_path, capsys):
+    path, seed_file = demo_db
+    out = tmp_path / "out"
+    assert main(["run", "--url", str(path), *JOB, "--seed-file", str(seed_file), "--out", str(out)]) == 0
+    audience = pd.read_csv(out / "lookalike.csv")
+    assert list(audience.columns) == ["member_srl", "rank", "distance"]
+    assert len(audience) == 500 and audience["rank"].tolist() == list(range(1, 501))
+    assert audience["distance"].is_monotonic_increasing
+    features = pd.read_csv(out / "top_features.csv")
+    assert list(features.columns)[:3] == ["feature", "js_divergence", "weight"]
+    assert 1 <= len(features) <= 20 and features["weight"].is_monotonic_decreasing
+    assert abs(features["weight"].sum() - 1) < 1e-9
+    query = (out / "query.sql").read_text()
+    assert "-- step 1 of 2: profile" in query and "-- step 2 of 2: rank" in query
+    printed = capsys.readouterr()
+    assert "top features" in printed.out and "ranking every customer" in printed.err
+    assert not list(out.glob(".*.tmp"))  # no half-written files
+
+
+def test_sql_prints_one_statement_that_gives_the_same_ids(demo_db, tmp_path, capsys):
+    path, seed_file = demo_db
+    out = tmp_path / "out"
+    main(["run", "--url", str(path), *JOB, "--seed-table", "mom_seed", "--out", str(out)])
+    capsys.readouterr()
+    assert main(["sql", "--dialect", "duckdb", "--url", str(path), *JOB, "--seed-table", "mom_seed"]) == 0
+    statement = capsys.readouterr().out
+    assert statement.startswith("-- lookalike-sql")
+    con = duckdb.connect(str(path), read_only=True)
+    got = con.execute(statement).fetchdf()
+    con.close()
+    assert list(got.columns) == ["member_srl", "rank", "distance"]
+    expected = pd.read_csv(out / "lookalike.csv")
+    assert got["member_srl"].tolist() == expected["member_srl"].tolist()
+
+
+def test_seed_query_and_features_flags(demo_db, tmp_path):
+    path, _ = demo_db
+    out = tmp_path / "out"
+    query = "SELECT member_srl FROM population WHERE cto015 > 0 AND sex000 = 1"
+    features = "cto015,cto016,cto017,gpo015,sex000,age000"
+    code = main(["run", "--url", str(path), *JOB, "--seed-query", query, "--features", features, "--out", str(out), "--exclude-seed", "--max-features", "3"])
+    assert code == 0
+    top = pd.read_csv(out / "top_features.csv")
+    assert len(top) <= 3 and set(top["feature"]) <= set(features.split(","))
+
+
+def test_sql_for_other_dialects_without_a_connection(capsys):
+    for dialect, quote in (("redshift", '"'), ("hive", "`")):
+        code = main(["sql", "--dialect", dialect, *JOB, "--features", "a,b", "--seed-table", "s"])
+        assert code == 0
+        assert f"{quote}member_srl{quote}" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_with_exit_code_2(demo_db, tmp_path, capsys):
+    path, _ = demo_db
+    code = main(["run", "--url", str(path), *JOB, "--seed-table", "mom_seed", "--threshold", "2", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lookalike-sql: error: threshold 2.0 is outside [0, 1]") and "\n" not in err
+    code = main(["run", "--url", str(path), *JOB, "--seed-table", "nope", "--out", str(tmp_path)])
+    assert code == 2 and "nope" in capsys.readouterr().err
+
+
+def test_installed_script_runs_demo(tmp_path):
+    script = shutil.which("lookalike-sql") or str(__import__("pathlib").Path(sys.executable).with_name("lookalike-sql"))
+    result = subprocess.run(
+        [script, "demo", "--dir", str(tmp_path), "--customers", "20000", "--size", "300"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "gpo015" in result.stdout  # the diapering features lead, as in the seed's README
+    assert (tmp_path / "out" / "lookalike.csv").is_file()
+    assert "profiling" in result.stderr

@@ -71,6 +71,21 @@ class Warehouse(abc.ABC):
     def _columns(self, quoted_table: str) -> list[Column]:
         """Columns of an already quoted table name."""
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """This warehouse pinned to one connection for a whole job (temporary tables live
+        in one session). Most connections are one session already."""
+        yield self
+
+    @abc.abstractmethod
+    def temporary_ids(self, ids: Sequence[object]) -> contextlib.AbstractContextManager[str]:
+        """A session-scoped temporary table (one column, ``seed_id``) holding ``ids``;
+        yields its name and drops it afterwards. User tables are never touched."""
+
+
+def temporary_name() -> str:
+    return f"lookalike_seed_{uuid.uuid4().hex[:12]}"
+
 
 class DuckDBWarehouse(Warehouse):
     def __init__(self, con: Any) -> None:
@@ -85,16 +100,14 @@ class DuckDBWarehouse(Warehouse):
         return [Column(name, type_name) for name, type_name, *_ in rows]
 
     @contextlib.contextmanager
-    def temporary_ids(self, ids: Sequence[object], id_type: str) -> Iterator[str]:
-        name = f"lookalike_seed_{uuid.uuid4().hex[:12]}"
-        frame = pd.DataFrame({"seed_id": list(ids)})
-        view = f"{name}_frame"
-        self.con.register(view, frame)
+    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+        name = temporary_name()
+        self.con.register(f"{name}_frame", pd.DataFrame({"seed_id": list(ids)}))
         try:
-            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT CAST(seed_id AS {id_type}) AS seed_id FROM "{view}"')
-            yield f'"{name}"'
+            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT seed_id FROM "{name}_frame"')
+            yield name
         finally:
-            self.con.unregister(view)
+            self.con.unregister(f"{name}_frame")
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
@@ -131,6 +144,40 @@ class SQLAlchemyWarehouse(Warehouse):
                 cursor.close()
                 conn.rollback()
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        with self._connection() as conn:
+            yield SQLAlchemyWarehouse(conn)
+
+    @contextlib.contextmanager
+    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+        name = temporary_name()
+        literals = [self.dialect.id_literal(v) for v in ids]
+        column_type = "BIGINT" if all(isinstance(v, int) for v in ids) else f"VARCHAR({max(len(str(v)) for v in ids) * 4})"
+        # Multi-row INSERTs of literals (Redshift has no COPY from a client): 1,000 rows each.
+        statements = [f'CREATE TEMP TABLE "{name}" (seed_id {column_type})'] + [
+            f'INSERT INTO "{name}" (seed_id) VALUES ' + ", ".join(f"({lit})" for lit in literals[i : i + 1000])
+            for i in range(0, len(literals), 1000)
+        ]
+        self._cursor_write(statements)
+        try:
+            yield name
+        finally:
+            self._cursor_write([f'DROP TABLE IF EXISTS "{name}"'])
+
+    def _cursor_write(self, statements: list[str]) -> None:
+        with self._connection() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                for statement in statements:
+                    cursor.execute(statement)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.close()
+
     def fetch(self, sql: str) -> pd.DataFrame:
         description, rows = self._cursor_run(sql)
         return pd.DataFrame(rows, columns=[col[0] for col in description])
@@ -163,6 +210,17 @@ class SparkWarehouse(Warehouse):
 
     def _columns(self, quoted_table: str) -> list[Column]:
         return [Column(name, type_name) for name, type_name in self.spark.sql(f"SELECT * FROM {quoted_table} LIMIT 0").dtypes]
+
+    @contextlib.contextmanager
+    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+        # A session-scoped temporary view (Spark refuses CREATE TEMPORARY TABLE).
+        name = temporary_name()
+        column_type = "bigint" if all(isinstance(v, int) for v in ids) else "string"
+        self.spark.createDataFrame([(v,) for v in ids], schema=f"seed_id {column_type}").createOrReplaceTempView(name)
+        try:
+            yield name
+        finally:
+            self.spark.catalog.dropTempView(name)
 
 
 def warehouse_for(connection: Any) -> Warehouse:

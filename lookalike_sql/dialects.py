@@ -156,7 +156,7 @@ DIALECTS: dict[str, Dialect] = {
             string_quote_escape="\\'",
             double_type="DOUBLE",
             max_columns=None,
-            max_inline_ids=10_000,
+            max_inline_ids=1_000,
             forbidden=_HIVE_FORBIDDEN,
             requires="Hive 2.3+ (CTEs, window functions, stack()) or Spark SQL 3.x/4.x",
         ),

@@ -116,11 +116,20 @@ class Lookalike:
         touches only the selected features) and return the audience.
 
         Gives the same ids as running ``sql()``'s single statement."""
+        seed = as_seed(seed)
+        with warehouse_for(connection).session() as warehouse:
+            if seed.kind == "ids" and len(seed.values) > warehouse.dialect.max_inline_ids:
+                # A long id list goes into a temporary table rather than one huge literal.
+                with warehouse.temporary_ids(seed.values) as table:
+                    return self._execute(warehouse, Seed.table(table, column="seed_id"), len(seed.values), size, exclude_seed, progress)
+            return self._execute(warehouse, seed, len(seed.values) if seed.kind == "ids" else None, size, exclude_seed, progress)
+
+    def _execute(
+        self, warehouse: Warehouse, seed: Seed, n_ids_given: int | None, size: int, exclude_seed: bool, progress: Progress | None
+    ) -> LookalikeResult:
         started = time.perf_counter()
         report = progress or (lambda step, seconds: None)
-        warehouse = warehouse_for(connection)
         d = warehouse.dialect
-        seed = as_seed(seed)
         job = self._prepare(d, seed, size, exclude_seed, warehouse)
         statements: dict[str, str] = {}
         seconds: dict[str, float] = {}
@@ -141,7 +150,8 @@ class Lookalike:
         profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", **job))
         profile = _normalise_profile(profile)
         n_population = int(profile["n_population"].iloc[0])
-        n_seed_ids = len(seed.values) if seed.kind == "ids" else int(profile["n_seed_ids"].iloc[0])
+        # Python ids are counted as given, so the report shows how many were not found.
+        n_seed_ids = n_ids_given if n_ids_given is not None else int(profile["n_seed_ids"].iloc[0])
         n_seed_found = int(profile["n_seed_found"].iloc[0])
         if n_seed_ids == 0:
             raise InputError(f"the seed ({seed.describe()}) returned no ids: check the seed table or query")

@@ -86,3 +86,12 @@ def seed_partly_outside(random_state: int = 4, n: int = 2_500) -> Dataset:
 
 
 ALL = [basic, with_nulls, with_constants, with_ties, seed_partly_outside]
+
+
+def large_seed(random_state: int = 5, n: int = 60_000) -> Dataset:
+    """A seed of 50,000 ids (the seed's recommended maximum), 2,000 of them not customers."""
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 48_000, replace=False)
+    frame = _base(rng, n, seed_rows)[["customer_id", "age", "spend", "orders"]]
+    seed = frame["customer_id"].iloc[seed_rows].tolist() + list(range(5_000_000, 5_002_000))
+    return Dataset("large_seed", frame, seed, {"min_count": 30, "threshold": 0.001})

@@ -101,3 +101,22 @@ def test_no_feature_selected_is_a_clear_error(engine):
     sql = model.sql(Seed.table(seed_table), 10, dialect=engine.name, connection=engine.connection)
     with pytest.raises(Exception, match=r"(?i)no feature reaches|features_selected|is not true"):
         engine.query(sql)
+
+
+def test_seed_of_50000_python_ids(engine):
+    """Above the dialect's inline limit, execute() loads the ids into a temporary table;
+    the pasteable statement inlines them all. Both give the reference audience."""
+    dataset = datasets.large_seed()
+    population, _ = load_dataset(engine, dataset)
+    ref, distance_of = reference_for(dataset, 1_000)
+    model = model_for(dataset, population)
+    assert len(dataset.seed_ids) == 50_000
+    result = model.execute(engine.connection, dataset.seed_ids, 1_000)
+    assert "lookalike_seed_" in result.statements["profile"]  # went through a temporary table
+    assert result.n_seed_ids == 50_000 and result.n_seed_found == 48_000
+    assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
+    sql = model.sql(dataset.seed_ids, 1_000, dialect=engine.name, connection=engine.connection)
+    assert len(sql.encode()) < 16 * 2**20
+    got = engine.query(sql)
+    got.columns = [dataset.id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, dataset.id_column)

@@ -195,24 +195,22 @@ class Lookalike:
         if warehouse is not None and warehouse.dialect is not d:
             raise InputError(f"the connection runs {warehouse.dialect.name} SQL, not {d.name}: pass dialect={warehouse.dialect.name!r}")
         features = self._resolve_features(warehouse)
-        if d.max_columns is not None and len(features) * (self.bins + 2) > d.max_columns:
-            most = d.max_columns // (self.bins + 2)
-            raise InputError(
-                f"{len(features)} features x {self.bins} bins exceed the {d.max_columns} columns a {d.name} query may hold "
-                f"(at most {most} features at {self.bins} bins): choose fewer features or bins"
-            )
         name_order = {name: rank for rank, name in enumerate(sorted(features), start=1)}
+        group_size = _group_size(d, self.bins)
         feature_context = [
-            {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name]}
+            {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "grp": (i - 1) // group_size + 1}
             for i, name in enumerate(features, start=1)
         ]
+        for f in feature_context:
+            f["row"] = [str(f["idx"]), str(f["order"]), d.string_literal(f["name"])]  # its row in the features table
+        groups = [feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size)]
         return {
             "version": __version__,
             "population": d.quote_table(self.population),
             "id_col": d.quote(self.id_column),
             "id_alias": d.quote(self.id_column),
             "features": feature_context,
-            "feature_rows": [[str(f["idx"]), str(f["order"]), d.string_literal(f["name"])] for f in feature_context],
+            "groups": groups,
             "seed": self._seed_context(d, seed, warehouse),
             "size": int(size),
             "exclude_seed": bool(exclude_seed),
@@ -264,6 +262,18 @@ class Lookalike:
             return {"kind": "table", "table": d.quote_table(seed.table), "column": d.quote(column)}
         column = single_select_column(seed.query or "", d)
         return {"kind": "query", "query": seed.query, "column": d.quote(column)}
+
+
+def _group_size(d: Dialect, bins: int) -> int:
+    """Features per group, so that no SELECT or join of the profile exceeds the dialect's
+    column limit: the widest, the unpivot's join, holds 2 x bins + 7 columns per feature
+    (population and seed histograms, range, count, mean, std, seed count and persona)."""
+    if d.max_columns is None:
+        return 10**9
+    size = (d.max_columns - 8) // (2 * bins + 7)
+    if size < 1:
+        raise InputError(f"{bins} bins do not fit in the {d.max_columns} columns a {d.name} query may hold: use fewer bins")
+    return size
 
 
 def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:

@@ -95,3 +95,15 @@ def large_seed(random_state: int = 5, n: int = 60_000) -> Dataset:
     frame = _base(rng, n, seed_rows)[["customer_id", "age", "spend", "orders"]]
     seed = frame["customer_id"].iloc[seed_rows].tolist() + list(range(5_000_000, 5_002_000))
     return Dataset("large_seed", frame, seed, {"min_count": 30, "threshold": 0.001})
+
+
+def wide(random_state: int = 6, n: int = 1_500, n_features: int = 300) -> Dataset:
+    """More features than one Redshift SELECT can profile at once (133 at 10 bins): the
+    profile is built in feature groups there."""
+    rng = np.random.default_rng(random_state)
+    values = rng.normal(0, 1, (n, n_features))
+    seed_rows = rng.choice(n, 200, replace=False)
+    values[np.ix_(seed_rows, np.arange(0, n_features, 37))] += 2.0  # a few informative features
+    frame = pd.DataFrame(values, columns=[f"f{i:03d}" for i in range(n_features)])
+    frame.insert(0, "customer_id", np.arange(n, dtype="int64") + 1)
+    return Dataset("wide", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10})

@@ -266,6 +266,10 @@ def start_postgres(timeout: float = 60.0) -> PostgresServer:
                 "-c fsync=off",
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
+                # PostgreSQL's JIT spends seconds compiling the long generated
+                # expressions of a one-row profile; Redshift compiles (and caches)
+                # its own way, so the stand-in runs without JIT.
+                "-c jit=off",
             ])
             r = _run_pg(
                 server,

@@ -120,3 +120,19 @@ def test_seed_of_50000_python_ids(engine):
     got = engine.query(sql)
     got.columns = [dataset.id_column, "rank", "distance"]
     assert_same_audience(got, ref, distance_of, dataset.id_column)
+
+
+def test_more_features_than_one_select_holds(engine):
+    """300 features: Redshift's profile is split into feature groups; same answer everywhere."""
+    dataset = datasets.wide()
+    population, seed_table = load_dataset(engine, dataset)
+    ref, distance_of = reference_for(dataset, 100)
+    model = model_for(dataset, population)
+    result = model.execute(engine.connection, Seed.table(seed_table), 100)
+    if engine.name == "redshift":
+        assert "pop_stats_3" in result.statements["profile"]
+    assert_same_features(result.features, ref)
+    assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
+    got = engine.query(model.sql(Seed.table(seed_table), 100, dialect=engine.name, connection=engine.connection))
+    got.columns = [dataset.id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, dataset.id_column)

@@ -365,7 +365,7 @@ def start_spark(app_name: str = "lookalike-sql-tests"):
         .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", os.environ.get("LOOKALIKE_SPARK_MEMORY", "2g"))
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.warehouse.dir", str(tmp / "warehouse"))

@@ -54,3 +54,40 @@ def test_balanced_sum_nests_logarithmically():
     assert max_depth <= 11
     assert all(t in text for t in ("t0 ", "t1804"))
     assert sql_sum(["a"]) == "a" and sql_sum([]) == "0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_the_full_1805_feature_model_renders_under_16_mb_and_parses(dialect):
+    """The seed's full model (17 metrics x 106 categories + age, sex, account age)."""
+    import csv
+
+    from lookalike_sql.resources import _PACKAGE_DIR
+
+    with open(_PACKAGE_DIR / "data" / "feature_code.csv", newline="") as handle:
+        features = [row["feature"] for row in csv.DictReader(handle)]
+    assert len(features) == 1805
+    sql = Lookalike("mart.features", "member_srl", features=features).sql(Seed.table("mart.mom_seed"), 30_000, dialect=dialect)
+    size = len(sql.encode("utf-8"))
+    assert size < 16 * 2**20  # Redshift's statement limit
+    assert size < 7 * 2**20  # about 3 KB per feature: see the README's "Statement size"
+    assert lint(sql, dialect) == []
+
+
+SNAPSHOTS = __import__("pathlib").Path(__file__).parent / "snapshots"
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_rendered_statement_matches_its_snapshot(dialect):
+    """tests/snapshots/lookalike/<dialect>.sql is what an analyst pastes for a small job;
+    a change to it shows in review. Refresh with UPDATE_SNAPSHOTS=1 pytest tests/test_render.py."""
+    import os
+
+    model = Lookalike("mart.population", "member_srl", features=["age000", "sex000", "gpo015"])
+    sql = model.sql(Seed.table("mart.mom_seed"), 30_000, dialect=dialect, exclude_seed=True)
+    sql = sql.replace(f"lookalike-sql {__import__('lookalike_sql').__version__} ", "lookalike-sql VERSION ")
+    path = SNAPSHOTS / "lookalike" / f"{dialect}.sql"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    assert path.read_text() == sql

@@ -1,0 +1,254 @@
+-- lookalike-sql VERSION (duckdb): the lookalike audience as one statement
+-- population "mart"."population", id "member_srl", 3 candidate features, size 30000
+-- max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true
+WITH
+seed_ids AS (
+  -- stage: seed, distinct non-NULL ids
+  SELECT DISTINCT seed_source.seed_id
+  FROM (
+    SELECT "member_srl" AS seed_id
+    FROM "mart"."mom_seed"
+  ) seed_source
+  WHERE seed_source.seed_id IS NOT NULL
+),
+seed_size AS (
+  SELECT COUNT(*) AS n_seed_ids FROM seed_ids
+),
+pop_stats_1 AS (
+  -- stage: profile, one pass over the population: range, count, mean and std per feature
+  SELECT
+    COUNT(*) AS n_population,
+    MIN(CAST(p."age000" AS DOUBLE)) AS lo_1, MAX(CAST(p."age000" AS DOUBLE)) AS hi_1, COUNT(p."age000") AS n_1,
+    AVG(COALESCE(CAST(p."age000" AS DOUBLE), 0)) AS mu_1, STDDEV_POP(COALESCE(CAST(p."age000" AS DOUBLE), 0)) AS sd_1,
+    MIN(CAST(p."sex000" AS DOUBLE)) AS lo_2, MAX(CAST(p."sex000" AS DOUBLE)) AS hi_2, COUNT(p."sex000") AS n_2,
+    AVG(COALESCE(CAST(p."sex000" AS DOUBLE), 0)) AS mu_2, STDDEV_POP(COALESCE(CAST(p."sex000" AS DOUBLE), 0)) AS sd_2,
+    MIN(CAST(p."gpo015" AS DOUBLE)) AS lo_3, MAX(CAST(p."gpo015" AS DOUBLE)) AS hi_3, COUNT(p."gpo015") AS n_3,
+    AVG(COALESCE(CAST(p."gpo015" AS DOUBLE), 0)) AS mu_3, STDDEV_POP(COALESCE(CAST(p."gpo015" AS DOUBLE), 0)) AS sd_3
+  FROM "mart"."population" p
+),
+pop_hist_1 AS (
+  -- stage: profile, population histograms on equal-width bins
+  SELECT
+    SUM(CASE WHEN b_1 = 0 THEN 1 ELSE 0 END) AS p_1_0,
+    SUM(CASE WHEN b_1 = 1 THEN 1 ELSE 0 END) AS p_1_1,
+    SUM(CASE WHEN b_1 = 2 THEN 1 ELSE 0 END) AS p_1_2,
+    SUM(CASE WHEN b_1 = 3 THEN 1 ELSE 0 END) AS p_1_3,
+    SUM(CASE WHEN b_1 = 4 THEN 1 ELSE 0 END) AS p_1_4,
+    SUM(CASE WHEN b_1 = 5 THEN 1 ELSE 0 END) AS p_1_5,
+    SUM(CASE WHEN b_1 = 6 THEN 1 ELSE 0 END) AS p_1_6,
+    SUM(CASE WHEN b_1 = 7 THEN 1 ELSE 0 END) AS p_1_7,
+    SUM(CASE WHEN b_1 = 8 THEN 1 ELSE 0 END) AS p_1_8,
+    SUM(CASE WHEN b_1 = 9 THEN 1 ELSE 0 END) AS p_1_9,
+    SUM(CASE WHEN b_2 = 0 THEN 1 ELSE 0 END) AS p_2_0,
+    SUM(CASE WHEN b_2 = 1 THEN 1 ELSE 0 END) AS p_2_1,
+    SUM(CASE WHEN b_2 = 2 THEN 1 ELSE 0 END) AS p_2_2,
+    SUM(CASE WHEN b_2 = 3 THEN 1 ELSE 0 END) AS p_2_3,
+    SUM(CASE WHEN b_2 = 4 THEN 1 ELSE 0 END) AS p_2_4,
+    SUM(CASE WHEN b_2 = 5 THEN 1 ELSE 0 END) AS p_2_5,
+    SUM(CASE WHEN b_2 = 6 THEN 1 ELSE 0 END) AS p_2_6,
+    SUM(CASE WHEN b_2 = 7 THEN 1 ELSE 0 END) AS p_2_7,
+    SUM(CASE WHEN b_2 = 8 THEN 1 ELSE 0 END) AS p_2_8,
+    SUM(CASE WHEN b_2 = 9 THEN 1 ELSE 0 END) AS p_2_9,
+    SUM(CASE WHEN b_3 = 0 THEN 1 ELSE 0 END) AS p_3_0,
+    SUM(CASE WHEN b_3 = 1 THEN 1 ELSE 0 END) AS p_3_1,
+    SUM(CASE WHEN b_3 = 2 THEN 1 ELSE 0 END) AS p_3_2,
+    SUM(CASE WHEN b_3 = 3 THEN 1 ELSE 0 END) AS p_3_3,
+    SUM(CASE WHEN b_3 = 4 THEN 1 ELSE 0 END) AS p_3_4,
+    SUM(CASE WHEN b_3 = 5 THEN 1 ELSE 0 END) AS p_3_5,
+    SUM(CASE WHEN b_3 = 6 THEN 1 ELSE 0 END) AS p_3_6,
+    SUM(CASE WHEN b_3 = 7 THEN 1 ELSE 0 END) AS p_3_7,
+    SUM(CASE WHEN b_3 = 8 THEN 1 ELSE 0 END) AS p_3_8,
+    SUM(CASE WHEN b_3 = 9 THEN 1 ELSE 0 END) AS p_3_9
+  FROM (
+    SELECT
+      CASE WHEN CAST(p."age000" AS DOUBLE) IS NOT NULL AND st.hi_1 > st.lo_1 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."age000" AS DOUBLE) - st.lo_1) / (st.hi_1 - st.lo_1) * 10) AS INT), 0), 9) END AS b_1,
+      CASE WHEN CAST(p."sex000" AS DOUBLE) IS NOT NULL AND st.hi_2 > st.lo_2 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."sex000" AS DOUBLE) - st.lo_2) / (st.hi_2 - st.lo_2) * 10) AS INT), 0), 9) END AS b_2,
+      CASE WHEN CAST(p."gpo015" AS DOUBLE) IS NOT NULL AND st.hi_3 > st.lo_3 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / (st.hi_3 - st.lo_3) * 10) AS INT), 0), 9) END AS b_3
+    FROM "mart"."population" p
+    CROSS JOIN pop_stats_1 st
+  ) binned
+),
+seed_stats_1 AS (
+  -- stage: profile, the seed members' histograms and mean standardized value (the persona)
+  SELECT
+    COUNT(*) AS n_seed_found,
+    COUNT(b_1) AS sn_1,
+    SUM(CASE WHEN b_1 = 0 THEN 1 ELSE 0 END) AS q_1_0,
+    SUM(CASE WHEN b_1 = 1 THEN 1 ELSE 0 END) AS q_1_1,
+    SUM(CASE WHEN b_1 = 2 THEN 1 ELSE 0 END) AS q_1_2,
+    SUM(CASE WHEN b_1 = 3 THEN 1 ELSE 0 END) AS q_1_3,
+    SUM(CASE WHEN b_1 = 4 THEN 1 ELSE 0 END) AS q_1_4,
+    SUM(CASE WHEN b_1 = 5 THEN 1 ELSE 0 END) AS q_1_5,
+    SUM(CASE WHEN b_1 = 6 THEN 1 ELSE 0 END) AS q_1_6,
+    SUM(CASE WHEN b_1 = 7 THEN 1 ELSE 0 END) AS q_1_7,
+    SUM(CASE WHEN b_1 = 8 THEN 1 ELSE 0 END) AS q_1_8,
+    SUM(CASE WHEN b_1 = 9 THEN 1 ELSE 0 END) AS q_1_9,
+    AVG(z_1) AS pz_1,
+    COUNT(b_2) AS sn_2,
+    SUM(CASE WHEN b_2 = 0 THEN 1 ELSE 0 END) AS q_2_0,
+    SUM(CASE WHEN b_2 = 1 THEN 1 ELSE 0 END) AS q_2_1,
+    SUM(CASE WHEN b_2 = 2 THEN 1 ELSE 0 END) AS q_2_2,
+    SUM(CASE WHEN b_2 = 3 THEN 1 ELSE 0 END) AS q_2_3,
+    SUM(CASE WHEN b_2 = 4 THEN 1 ELSE 0 END) AS q_2_4,
+    SUM(CASE WHEN b_2 = 5 THEN 1 ELSE 0 END) AS q_2_5,
+    SUM(CASE WHEN b_2 = 6 THEN 1 ELSE 0 END) AS q_2_6,
+    SUM(CASE WHEN b_2 = 7 THEN 1 ELSE 0 END) AS q_2_7,
+    SUM(CASE WHEN b_2 = 8 THEN 1 ELSE 0 END) AS q_2_8,
+    SUM(CASE WHEN b_2 = 9 THEN 1 ELSE 0 END) AS q_2_9,
+    AVG(z_2) AS pz_2,
+    COUNT(b_3) AS sn_3,
+    SUM(CASE WHEN b_3 = 0 THEN 1 ELSE 0 END) AS q_3_0,
+    SUM(CASE WHEN b_3 = 1 THEN 1 ELSE 0 END) AS q_3_1,
+    SUM(CASE WHEN b_3 = 2 THEN 1 ELSE 0 END) AS q_3_2,
+    SUM(CASE WHEN b_3 = 3 THEN 1 ELSE 0 END) AS q_3_3,
+    SUM(CASE WHEN b_3 = 4 THEN 1 ELSE 0 END) AS q_3_4,
+    SUM(CASE WHEN b_3 = 5 THEN 1 ELSE 0 END) AS q_3_5,
+    SUM(CASE WHEN b_3 = 6 THEN 1 ELSE 0 END) AS q_3_6,
+    SUM(CASE WHEN b_3 = 7 THEN 1 ELSE 0 END) AS q_3_7,
+    SUM(CASE WHEN b_3 = 8 THEN 1 ELSE 0 END) AS q_3_8,
+    SUM(CASE WHEN b_3 = 9 THEN 1 ELSE 0 END) AS q_3_9,
+    AVG(z_3) AS pz_3
+  FROM (
+    SELECT
+      CASE WHEN CAST(p."age000" AS DOUBLE) IS NOT NULL AND st.hi_1 > st.lo_1 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."age000" AS DOUBLE) - st.lo_1) / (st.hi_1 - st.lo_1) * 10) AS INT), 0), 9) END AS b_1,
+      (COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / NULLIF(st.sd_1, 0) AS z_1,
+      CASE WHEN CAST(p."sex000" AS DOUBLE) IS NOT NULL AND st.hi_2 > st.lo_2 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."sex000" AS DOUBLE) - st.lo_2) / (st.hi_2 - st.lo_2) * 10) AS INT), 0), 9) END AS b_2,
+      (COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / NULLIF(st.sd_2, 0) AS z_2,
+      CASE WHEN CAST(p."gpo015" AS DOUBLE) IS NOT NULL AND st.hi_3 > st.lo_3 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / (st.hi_3 - st.lo_3) * 10) AS INT), 0), 9) END AS b_3,
+      (COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / NULLIF(st.sd_3, 0) AS z_3
+    FROM "mart"."population" p
+    JOIN seed_ids s ON p."member_srl" = s.seed_id
+    CROSS JOIN pop_stats_1 st
+  ) seed_binned
+),
+profile AS (
+  -- stage: profile, one row per feature (the wide one-row results, unpivoted)
+  SELECT
+    f.idx, f.name_order, f.feature, st.n_population, ss.n_seed_found, sz.n_seed_ids,
+    CASE f.idx WHEN 1 THEN st.lo_1 WHEN 2 THEN st.lo_2 WHEN 3 THEN st.lo_3 END AS lo,
+    CASE f.idx WHEN 1 THEN st.hi_1 WHEN 2 THEN st.hi_2 WHEN 3 THEN st.hi_3 END AS hi,
+    CASE f.idx WHEN 1 THEN st.mu_1 WHEN 2 THEN st.mu_2 WHEN 3 THEN st.mu_3 END AS mean,
+    CASE f.idx WHEN 1 THEN st.sd_1 WHEN 2 THEN st.sd_2 WHEN 3 THEN st.sd_3 END AS std,
+    CASE f.idx WHEN 1 THEN st.n_1 WHEN 2 THEN st.n_2 WHEN 3 THEN st.n_3 END AS pop_count,
+    CASE f.idx WHEN 1 THEN ss.sn_1 WHEN 2 THEN ss.sn_2 WHEN 3 THEN ss.sn_3 END AS seed_count,
+    CASE f.idx WHEN 1 THEN ss.pz_1 WHEN 2 THEN ss.pz_2 WHEN 3 THEN ss.pz_3 END AS persona,
+    CASE f.idx WHEN 1 THEN ph.p_1_0 WHEN 2 THEN ph.p_2_0 WHEN 3 THEN ph.p_3_0 END AS p_0,
+    CASE f.idx WHEN 1 THEN ss.q_1_0 WHEN 2 THEN ss.q_2_0 WHEN 3 THEN ss.q_3_0 END AS q_0,
+    CASE f.idx WHEN 1 THEN ph.p_1_1 WHEN 2 THEN ph.p_2_1 WHEN 3 THEN ph.p_3_1 END AS p_1,
+    CASE f.idx WHEN 1 THEN ss.q_1_1 WHEN 2 THEN ss.q_2_1 WHEN 3 THEN ss.q_3_1 END AS q_1,
+    CASE f.idx WHEN 1 THEN ph.p_1_2 WHEN 2 THEN ph.p_2_2 WHEN 3 THEN ph.p_3_2 END AS p_2,
+    CASE f.idx WHEN 1 THEN ss.q_1_2 WHEN 2 THEN ss.q_2_2 WHEN 3 THEN ss.q_3_2 END AS q_2,
+    CASE f.idx WHEN 1 THEN ph.p_1_3 WHEN 2 THEN ph.p_2_3 WHEN 3 THEN ph.p_3_3 END AS p_3,
+    CASE f.idx WHEN 1 THEN ss.q_1_3 WHEN 2 THEN ss.q_2_3 WHEN 3 THEN ss.q_3_3 END AS q_3,
+    CASE f.idx WHEN 1 THEN ph.p_1_4 WHEN 2 THEN ph.p_2_4 WHEN 3 THEN ph.p_3_4 END AS p_4,
+    CASE f.idx WHEN 1 THEN ss.q_1_4 WHEN 2 THEN ss.q_2_4 WHEN 3 THEN ss.q_3_4 END AS q_4,
+    CASE f.idx WHEN 1 THEN ph.p_1_5 WHEN 2 THEN ph.p_2_5 WHEN 3 THEN ph.p_3_5 END AS p_5,
+    CASE f.idx WHEN 1 THEN ss.q_1_5 WHEN 2 THEN ss.q_2_5 WHEN 3 THEN ss.q_3_5 END AS q_5,
+    CASE f.idx WHEN 1 THEN ph.p_1_6 WHEN 2 THEN ph.p_2_6 WHEN 3 THEN ph.p_3_6 END AS p_6,
+    CASE f.idx WHEN 1 THEN ss.q_1_6 WHEN 2 THEN ss.q_2_6 WHEN 3 THEN ss.q_3_6 END AS q_6,
+    CASE f.idx WHEN 1 THEN ph.p_1_7 WHEN 2 THEN ph.p_2_7 WHEN 3 THEN ph.p_3_7 END AS p_7,
+    CASE f.idx WHEN 1 THEN ss.q_1_7 WHEN 2 THEN ss.q_2_7 WHEN 3 THEN ss.q_3_7 END AS q_7,
+    CASE f.idx WHEN 1 THEN ph.p_1_8 WHEN 2 THEN ph.p_2_8 WHEN 3 THEN ph.p_3_8 END AS p_8,
+    CASE f.idx WHEN 1 THEN ss.q_1_8 WHEN 2 THEN ss.q_2_8 WHEN 3 THEN ss.q_3_8 END AS q_8,
+    CASE f.idx WHEN 1 THEN ph.p_1_9 WHEN 2 THEN ph.p_2_9 WHEN 3 THEN ph.p_3_9 END AS p_9,
+    CASE f.idx WHEN 1 THEN ss.q_1_9 WHEN 2 THEN ss.q_2_9 WHEN 3 THEN ss.q_3_9 END AS q_9
+  FROM (
+    SELECT 1 AS idx, 1 AS name_order, 'age000' AS feature
+    UNION ALL
+    SELECT 2 AS idx, 3 AS name_order, 'sex000' AS feature
+    UNION ALL
+    SELECT 3 AS idx, 2 AS name_order, 'gpo015' AS feature
+  ) f
+  CROSS JOIN seed_size sz CROSS JOIN pop_stats_1 st CROSS JOIN seed_stats_1 ss CROSS JOIN pop_hist_1 ph
+),
+shares AS (
+  SELECT
+    pr.*,
+    CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
+    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_0,
+    CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_1,
+    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_1,
+    CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_2,
+    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_2,
+    CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_3,
+    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_3,
+    CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_4,
+    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_4,
+    CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_5,
+    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_5,
+    CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_6,
+    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_6,
+    CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_7,
+    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_7,
+    CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_8,
+    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_8,
+    CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_9,
+    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_9
+  FROM profile pr
+),
+divergence AS (
+  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features or too few seed values)
+  SELECT
+    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_seed_found, sh.n_seed_ids,
+    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.persona,
+    CASE WHEN sh.hi > sh.lo AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+  FROM shares sh
+),
+ranked AS (
+  SELECT dv.*, ROW_NUMBER() OVER (ORDER BY dv.js_divergence DESC, dv.name_order) AS js_rank
+  FROM divergence dv
+),
+selection AS (
+  -- stage: select, the top features at or above the threshold, weights = js / sum(js)
+  SELECT
+    r.*,
+    CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence / SUM(CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence END) OVER () END AS weight
+  FROM ranked r
+),
+weights_1 AS (
+  -- stage: select, the weights as one row; stops with a message when the job cannot go on
+  SELECT
+    CASE WHEN NOT (c.seed_members_found > 0) THEN error('No seed id was found in the population table: check the seed and the id column.') WHEN NOT (c.features_selected > 0) THEN error('No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.') ELSE 1 END AS checks_passed,
+    c.*
+  FROM (
+    SELECT
+      MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected,
+      MAX(CASE WHEN s.idx = 1 THEN s.weight END) AS w_1,
+      MAX(CASE WHEN s.idx = 2 THEN s.weight END) AS w_2,
+      MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3
+    FROM selection s
+  ) c
+),
+distance_part_1 AS (
+  -- stage: rank, squared weighted distance to the persona (unselected features weigh 0)
+  SELECT
+    p."member_srl" AS customer_id,
+    ((CASE WHEN w.w_1 > 0 THEN POWER(w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / st.sd_1 - ss.pz_1), 2) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN POWER(w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / st.sd_2 - ss.pz_2), 2) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN POWER(w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / st.sd_3 - ss.pz_3), 2) ELSE 0 END) AS squared
+  FROM "mart"."population" p
+  CROSS JOIN pop_stats_1 st
+  CROSS JOIN seed_stats_1 ss
+  CROSS JOIN weights_1 w
+  WHERE w.checks_passed = 1
+),
+scored AS (
+  -- stage: rank, weighted Euclidean distance to the persona
+  SELECT
+    d1.customer_id,
+    SQRT(d1.squared) AS distance
+  FROM distance_part_1 d1
+  LEFT JOIN seed_ids excluded ON d1.customer_id = excluded.seed_id
+  WHERE excluded.seed_id IS NULL
+),
+top_n AS (
+  -- stage: top-n, the closest customers first, ties by id
+  SELECT customer_id, distance
+  FROM scored
+  ORDER BY distance, customer_id
+  LIMIT 30000
+)
+SELECT
+  customer_id AS "member_srl",
+  ROW_NUMBER() OVER (ORDER BY distance, customer_id) AS "rank",
+  distance AS "distance"
+FROM top_n
+ORDER BY "rank"

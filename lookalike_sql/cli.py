@@ -133,9 +133,11 @@ def _summary(result: Any, written: dict[str, Path]) -> None:
         f"population {result.n_population:,}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
         f"audience {len(result.audience):,}"
     )
-    print("top features (feature, JS divergence, weight):")
+    from .catalogue import readable_name
+
+    print("top features (feature, JS divergence, weight, category):")
     for row in result.top_features.itertuples():
-        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}")
+        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}  {readable_name(row.feature)}")
     for path in written.values():
         print(f"wrote {path}")
 

@@ -6,7 +6,7 @@ features named ``symbol + 3-digit category code`` (``gpo015`` = GMV per order
 in *Baby Core - Diapering*).  This module builds a small, realistic stand-in for
 that table so the whole pipeline can be demonstrated and tested on DuckDB:
 
-* :func:`load_catalogue` reads the packaged 1,805-feature catalogue.
+* :func:`load_catalogue` (from :mod:`lookalike_sql.catalogue`) reads the packaged 1,805-feature catalogue.
 * :data:`DEMO_CATEGORIES` x :data:`DEMO_SYMBOLS` (+ ``age000``, ``sex000``,
   ``aay000``) is the demo's feature subset: 3 + 8 x 16 = 131 columns.
 * :func:`make_population` draws customers from latent segments (parents of
@@ -41,11 +41,12 @@ Example::
 from __future__ import annotations
 
 import os
-from importlib.resources import files
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .catalogue import load_catalogue
 
 __all__ = [
     "DEMO_CATEGORIES",
@@ -109,30 +110,6 @@ WHERE cto015 > 0
   AND gpo015 > 70000
   AND dsl015 BETWEEN 30 AND 180
   AND age000 BETWEEN 25 AND 35"""
-
-
-def load_catalogue() -> pd.DataFrame:
-    """Return the packaged feature catalogue (1,805 rows).
-
-    Columns ``idx`` (int), ``feature``, ``sym``, ``code`` (3-char string such as
-    ``"015"``) and ``category``.  Text is kept verbatim, so the demographic
-    features keep the catalogue's literal category ``"null"`` (as the seed's
-    ``top_features.csv`` shows it).
-
-    Example::
-
-        >>> cat = load_catalogue()
-        >>> cat.loc[cat.feature == "gpo015", "category"].item()
-        'Baby Core - Diapering'
-    """
-    resource = files("lookalike_sql") / "data" / "feature_code.csv"
-    with resource.open("r", encoding="utf-8") as fh:
-        cat = pd.read_csv(
-            fh,
-            dtype={"idx": "int64", "feature": str, "sym": str, "code": str, "category": str},
-            keep_default_na=False,
-        )
-    return cat
 
 
 # --------------------------------------------------------------------------- #

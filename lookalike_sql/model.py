@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .connections import Warehouse, warehouse_for
+from .connections import Warehouse, first_line, warehouse_for
 from .dialects import Dialect, get_dialect
 from .errors import EngineError, InputError, NoFeatureSelected
 from .render import render
@@ -141,8 +141,6 @@ class Lookalike:
             try:
                 frame = warehouse.fetch(sql)
             except Exception as exc:  # noqa: BLE001 - re-raised with the step and dialect named
-                from .connections import first_line
-
                 raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}") from exc
             seconds[step] = time.perf_counter() - t0
             return frame
@@ -253,15 +251,15 @@ class Lookalike:
         if seed.kind == "table":
             column = seed.column or self.id_column
             if warehouse is not None:
-                names = {c.name for c in warehouse.columns(seed.table)}
+                names = {c.name for c in warehouse.columns(seed.table_name)}
                 if column not in names:
                     raise InputError(
-                        f"seed table {d.quote_table(seed.table)} has no column {column!r}: "
+                        f"seed table {d.quote_table(seed.table_name)} has no column {column!r}: "
                         f"name its id column (--seed-column) among {', '.join(sorted(names))}"
                     )
-            return {"kind": "table", "table": d.quote_table(seed.table), "column": d.quote(column)}
-        column = single_select_column(seed.query or "", d)
-        return {"kind": "query", "query": seed.query, "column": d.quote(column)}
+            return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column)}
+        column = single_select_column(seed.sql or "", d)
+        return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
 
 
 def _group_size(d: Dialect, bins: int) -> int:

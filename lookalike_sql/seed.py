@@ -22,9 +22,9 @@ class Seed:
 
     kind: str  # "ids" | "table" | "query"
     values: tuple = ()
-    table: str | tuple[str, ...] | None = None
+    table_name: str | tuple[str, ...] | None = None
     column: str | None = None
-    query: str | None = None
+    sql: str | None = None
 
     @classmethod
     def ids(cls, values: Iterable[object]) -> Seed:
@@ -49,13 +49,13 @@ class Seed:
 
     @classmethod
     def table(cls, name: str | tuple[str, ...], column: str | None = None) -> Seed:
-        return cls(kind="table", table=name, column=column)
+        return cls(kind="table", table_name=name, column=column)
 
     @classmethod
     def query(cls, sql: str) -> Seed:
         if not sql or not sql.strip():
             raise InputError("the seed query is empty: give a SELECT that returns the seed's ids")
-        return cls(kind="query", query=sql.strip().rstrip(";").strip())
+        return cls(kind="query", sql=sql.strip().rstrip(";").strip())
 
     @classmethod
     def csv(cls, path: str | os.PathLike, id_column: str | None = None) -> Seed:
@@ -85,7 +85,7 @@ class Seed:
         if self.kind == "ids":
             return f"{len(self.values)} ids"
         if self.kind == "table":
-            return f"table {self.table}"
+            return f"table {self.table_name}"
         return "query"
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import atexit
 import csv
 import glob
-import io
 import os
 import re
 import shutil

@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .errors import EngineError, InputError, LookalikeError, NoFeatureSelected  # noqa: E402
 from .model import Lookalike, LookalikeResult  # noqa: E402
+from .population import Long, Wide  # noqa: E402
 from .seed import Seed  # noqa: E402
 
 __all__ = [
@@ -19,7 +20,9 @@ __all__ = [
     "Lookalike",
     "LookalikeError",
     "LookalikeResult",
+    "Long",
     "NoFeatureSelected",
     "Seed",
+    "Wide",
     "__version__",
 ]

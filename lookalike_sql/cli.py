@@ -49,8 +49,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _job_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--population", required=True, help="population table: one row per customer")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--population", help="wide population table, one row per customer; several tables joined on the id: a,b")
+    where.add_argument("--long-table", help="long population table: one row per (id, feature, value)")
+    parser.add_argument("--ids-table", help="with --long-table: table listing every customer (default: the ids the long table holds)")
+    parser.add_argument("--feature-column", default="feature", help="with --long-table: its feature-name column (default feature)")
+    parser.add_argument("--value-column", default="value", help="with --long-table: its value column (default value)")
+    parser.add_argument("--fill", default="0", help="with --long-table: a missing feature's value, a number or NULL (default 0)")
     parser.add_argument("--id-column", required=True, help="the customer id column")
+    parser.add_argument("--sample", help="profile the population on a deterministic sample: a count (200000) or a share (10%%)")
     parser.add_argument("--features", help="comma-separated feature columns (default: every numeric column but the id)")
     seed = parser.add_mutually_exclusive_group(required=True)
     seed.add_argument("--seed-file", type=Path, help="one-column CSV of seed ids, header = the id column's name")
@@ -71,7 +78,8 @@ def _model_and_seed(args: argparse.Namespace) -> tuple[Any, Any]:
 
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     model = Lookalike(
-        population=args.population,
+        population=_population(args),
+        sample=args.sample,
         id_column=args.id_column,
         features=features,
         max_features=args.max_features,
@@ -86,6 +94,22 @@ def _model_and_seed(args: argparse.Namespace) -> tuple[Any, Any]:
     else:
         seed = Seed.query(args.seed_query)
     return model, seed
+
+
+def _population(args: argparse.Namespace) -> Any:
+    from .errors import InputError
+    from .population import Long, Wide
+
+    if args.population is not None:
+        if args.ids_table is not None:
+            raise InputError("--ids-table goes with --long-table: a wide population lists its customers itself")
+        return Wide(*[t.strip() for t in args.population.split(",") if t.strip()])
+    fill_text = args.fill.strip()
+    try:
+        fill = None if fill_text.upper() == "NULL" else float(fill_text)
+    except ValueError:
+        raise InputError(f"--fill {fill_text!r} is not a number: give a number or NULL") from None
+    return Long(args.long_table, ids=args.ids_table, feature_column=args.feature_column, value_column=args.value_column, fill=fill)
 
 
 def _progress(step: str, seconds: float) -> None:

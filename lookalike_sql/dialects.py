@@ -28,6 +28,8 @@ class Dialect:
     string_quote_escape: str
     #: Name of the 8-byte float type.
     double_type: str
+    #: Name of the variable-length text type (what an id is cast to before hashing).
+    text_type: str
     #: Most columns one SELECT may produce (None = no practical limit).
     max_columns: int | None
     #: Seeds of Python ids up to this many are inlined as an IN list; larger ones are
@@ -133,6 +135,7 @@ DIALECTS: dict[str, Dialect] = {
             identifier_quote='"',
             string_quote_escape="''",
             double_type="DOUBLE",
+            text_type="VARCHAR",
             max_columns=None,
             max_inline_ids=10_000,
             requires="DuckDB 1.0 or later",
@@ -143,6 +146,7 @@ DIALECTS: dict[str, Dialect] = {
             identifier_quote='"',
             string_quote_escape="''",
             double_type="DOUBLE PRECISION",
+            text_type="VARCHAR",
             # PostgreSQL refuses target lists over 1,664 entries; Redshift tables stop at 1,600.
             max_columns=1600,
             max_inline_ids=10_000,
@@ -155,6 +159,7 @@ DIALECTS: dict[str, Dialect] = {
             identifier_quote="`",
             string_quote_escape="\\'",
             double_type="DOUBLE",
+            text_type="STRING",
             max_columns=None,
             max_inline_ids=1_000,
             forbidden=_HIVE_FORBIDDEN,

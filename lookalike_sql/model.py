@@ -11,8 +11,10 @@ import pandas as pd
 
 from . import __version__
 from .connections import Warehouse, first_line, warehouse_for
-from .dialects import Dialect, get_dialect
+from .dialects import Dialect, get_dialect, split_table_name
 from .errors import EngineError, InputError, NoFeatureSelected
+from .population import Long, Population, Wide, as_population, parse_sample
+from .reference import sample_threshold
 from .render import render
 from .seed import Seed, as_seed
 from .validate import single_select_column
@@ -31,6 +33,7 @@ class LookalikeResult:
     n_population: int
     n_seed_ids: int
     n_seed_found: int
+    n_profiled: int  # customers on the population side of the profile (all unless sampled)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -51,17 +54,25 @@ class Lookalike:
     >>> print(model.sql(Seed.table("mom_seed"), size=30_000, connection=con))   # paste into a console
     >>> result = model.execute(con, Seed.table("mom_seed"), size=30_000)         # or run it
     >>> result.audience.head()
+
+    ``population`` is a table name (one wide table), ``Wide(...)`` for several tables
+    joined on the id, or ``Long(...)`` for (id, feature, value) rows. ``sample`` profiles
+    the population's side on a deterministic sample (a count of customers or a fraction;
+    see ``reference.sample_mask``); the seed's side and the ranking use everyone.
     """
 
-    population: str | tuple[str, ...]
+    population: str | tuple[str, ...] | Population
     id_column: str
     features: Sequence[str] | None = None
     max_features: int = 20
     threshold: float = 0.05
     bins: int = 10
     min_count: int = 30
+    sample: int | float | str | None = None
 
     def __post_init__(self) -> None:
+        self.population = as_population(self.population)
+        self.sample = parse_sample(self.sample)
         _check_int("max_features", self.max_features, 1)
         _check_int("bins", self.bins, 2)
         _check_int("min_count", self.min_count, 1)
@@ -151,11 +162,12 @@ class Lookalike:
         # Python ids are counted as given, so the report shows how many were not found.
         n_seed_ids = n_ids_given if n_ids_given is not None else int(profile["n_seed_ids"].iloc[0])
         n_seed_found = int(profile["n_seed_found"].iloc[0])
+        n_profiled = int(profile["n_profiled"].iloc[0])
         if n_seed_ids == 0:
             raise InputError(f"the seed ({seed.describe()}) returned no ids: check the seed table or query")
         if n_seed_found == 0:
             raise InputError(
-                f"none of the {n_seed_ids} seed ids is in the population table {job['population']}: "
+                f"none of the {n_seed_ids} seed ids is in the population table {job['population_label']}: "
                 f"check that the seed holds values of {job['id_col']}"
             )
         chosen = profile[profile["weight"].notna()].sort_values("idx")
@@ -171,18 +183,26 @@ class Lookalike:
             {**by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona}
             for r in chosen.itertuples()
         ]
-        audience = run("rank", render("rank.sql.j2", d, purpose="rank customers by the selected features", selected=selected, **job))
+        selected_rows = [  # the long layout's selected features, as literal rows
+            [f["name_sql"], f["fill_sql"], *(d.float_literal(f[k]) for k in ("weight", "mean", "std", "persona"))]
+            for f in selected
+        ] if job["layout"] == "long" else []
+        audience = run(
+            "rank",
+            render("rank.sql.j2", d, purpose="rank customers by the selected features", selected=selected, selected_rows=selected_rows, **job),
+        )
         report("done", time.perf_counter() - started)
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
         return LookalikeResult(
             audience=audience,
-            features=profile.drop(columns=["n_population", "n_seed_found", "n_seed_ids"]),
+            features=profile.drop(columns=["n_population", "n_profiled", "n_seed_found", "n_seed_ids"]),
             statements=statements,
             n_population=n_population,
             n_seed_ids=n_seed_ids,
             n_seed_found=n_seed_found,
+            n_profiled=n_profiled,
             seconds=seconds,
         )
 
@@ -192,24 +212,37 @@ class Lookalike:
         _check_int("size", size, 1)
         if warehouse is not None and warehouse.dialect is not d:
             raise InputError(f"the connection runs {warehouse.dialect.name} SQL, not {d.name}: pass dialect={warehouse.dialect.name!r}")
-        features = self._resolve_features(warehouse)
+        population = self.population
+        assert isinstance(population, (Wide, Long))
+        if isinstance(population, Long):
+            features = self._resolve_long_features(population, warehouse)
+            layout = _long_context(d, population, self.id_column)
+            group_size = len(features)  # rows, not columns: no column limit applies
+        else:
+            columns_by_table = self._resolve_wide_columns(population, warehouse)
+            features = [name for names in columns_by_table.values() for name in names] if columns_by_table else list(self.features or [])
+            layout = _wide_context(d, population, self.id_column, columns_by_table)
+            group_size = _group_size(d, self.bins)
         name_order = {name: rank for rank, name in enumerate(sorted(features), start=1)}
-        group_size = _group_size(d, self.bins)
-        feature_context = [
-            {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "grp": (i - 1) // group_size + 1}
-            for i, name in enumerate(features, start=1)
-        ]
-        for f in feature_context:
-            f["row"] = [str(f["idx"]), str(f["order"]), d.string_literal(f["name"])]  # its row in the features table
+        feature_context = []
+        for i, name in enumerate(features, start=1):
+            f = {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "name_sql": d.string_literal(name)}
+            f["row"] = [str(i), str(name_order[name]), f["name_sql"]]  # its row in the features table
+            if isinstance(population, Long):
+                fill = population.fill_of(name)
+                f["fill_sql"] = f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
+            feature_context.append(f)
         groups = [feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size)]
         return {
             "version": __version__,
-            "population": d.quote_table(self.population),
+            **layout,
             "id_col": d.quote(self.id_column),
             "id_alias": d.quote(self.id_column),
             "features": feature_context,
+            "feature_rows": [f["row"] + [f.get("fill_sql", "NULL")] for f in feature_context],
             "groups": groups,
             "seed": self._seed_context(d, seed, warehouse),
+            "sample": _sample_context(self.sample),
             "size": int(size),
             "exclude_seed": bool(exclude_seed),
             "max_features": self.max_features,
@@ -219,31 +252,88 @@ class Lookalike:
             "min_count": self.min_count,
         }
 
-    def _resolve_features(self, warehouse: Warehouse | None) -> list[str]:
+    def _resolve_wide_columns(self, population: Wide, warehouse: Warehouse | None) -> dict[TableKey, list[str]]:
+        """The feature columns of each table of a wide population (empty when there is no
+        connection and one table: the features are then the model's list)."""
         if warehouse is None:
+            if len(population.tables) > 1:
+                raise InputError(
+                    f"a population split over {len(population.tables)} tables needs a connection to find each "
+                    "feature's table: pass connection= (--url)"
+                )
             if self.features is None:
                 raise InputError(
                     "the features are unknown without a connection: pass features=[...] (--features) or a connection (--url)"
                 )
-            return list(self.features)
-        columns = {c.name: c for c in warehouse.columns(self.population)}
-        table = warehouse.dialect.quote_table(self.population)
-        if self.id_column not in columns:
-            raise InputError(f"id column {self.id_column!r} is not in table {table}: choose one of {_names(columns)}")
-        if self.features is None:
-            features = [c.name for c in columns.values() if c.is_numeric and c.name != self.id_column]
-            if not features:
-                raise InputError(f"table {table} has no numeric column besides {self.id_column!r}: there is nothing to compare")
-            return features
-        for name in self.features:
-            if name not in columns:
-                raise InputError(f"feature column {name!r} is not in table {table}: choose from {_names(columns)}")
-            if not columns[name].is_numeric:
+            return {}
+        wanted = set(self.features) if self.features is not None else None
+        found: dict[TableKey, list[str]] = {}
+        owner: dict[str, str] = {}
+        for table in population.tables:
+            columns = {c.name: c for c in warehouse.columns(table)}
+            quoted = warehouse.dialect.quote_table(table)
+            if self.id_column not in columns:
+                raise InputError(f"id column {self.id_column!r} is not in table {quoted}: choose one of {_names(columns)}")
+            names = []
+            for c in columns.values():
+                if c.name == self.id_column or (wanted is not None and c.name not in wanted):
+                    continue
+                if wanted is None and not c.is_numeric:
+                    continue
+                if c.name in owner:
+                    raise InputError(f"column {c.name!r} is in both {owner[c.name]} and {quoted}: list the features to use (--features)")
+                if not c.is_numeric:
+                    raise InputError(
+                        f"feature column {c.name!r} is not numeric ({c.type_name}) in table {quoted}: "
+                        "cast it to a number in a view, or leave it out"
+                    )
+                owner[c.name] = quoted
+                names.append(c.name)
+            found[_table_key(table)] = names
+        if wanted is not None:
+            absent = [name for name in self.features or [] if name not in owner]
+            if absent:
+                tables = ", ".join(warehouse.dialect.quote_table(t) for t in population.tables)
+                raise InputError(f"feature column {absent[0]!r} is not in table {tables}: choose from {_names(columns)}")
+            # keep the model's order
+            order = {name: i for i, name in enumerate(self.features or [])}
+            found = {t: sorted(names, key=order.__getitem__) for t, names in found.items()}
+        if not owner:
+            tables = ", ".join(warehouse.dialect.quote_table(t) for t in population.tables)
+            raise InputError(f"{tables} has no numeric column besides {self.id_column!r}: there is nothing to compare")
+        return found
+
+    def _resolve_long_features(self, population: Long, warehouse: Warehouse | None) -> list[str]:
+        unknown = [name for name in population.fills if self.features is not None and name not in self.features]
+        if unknown:
+            raise InputError(f"fills names {unknown[0]!r}, which is not a candidate feature: remove it or add the feature")
+        if warehouse is None:
+            if self.features is None:
                 raise InputError(
-                    f"feature column {name!r} is not numeric ({columns[name].type_name}) in table {table}: "
-                    "cast it to a number in a view, or leave it out"
+                    "the features of a long table are unknown without a connection: pass features=[...] (--features) or a connection (--url)"
                 )
-        return list(self.features)
+            return list(self.features)
+        d = warehouse.dialect
+        table = d.quote_table(population.table)
+        columns = {c.name: c for c in warehouse.columns(population.table)}
+        for role, name in (("id", self.id_column), ("feature", population.feature_column), ("value", population.value_column)):
+            if name not in columns:
+                raise InputError(f"the long table {table} has no {role} column {name!r}: choose one of {_names(columns)}")
+        if not columns[population.value_column].is_numeric:
+            raise InputError(f"the value column {population.value_column!r} of {table} is not numeric: cast it in a view")
+        if population.ids is not None and self.id_column not in {c.name for c in warehouse.columns(population.ids)}:
+            raise InputError(f"the ids table {d.quote_table(population.ids)} has no column {self.id_column!r}: name the id column")
+        if self.features is not None:
+            return list(self.features)
+        feature = d.quote(population.feature_column)
+        names = warehouse.fetch(f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL").iloc[:, 0]
+        features = sorted(str(name) for name in names)
+        if not features:
+            raise InputError(f"the long table {table} has no rows: there is nothing to compare")
+        unknown = [name for name in population.fills if name not in features]
+        if unknown:
+            raise InputError(f"fills names {unknown[0]!r}, which {table} does not hold: check the name")
+        return features
 
     def _seed_context(self, d: Dialect, seed: Seed, warehouse: Warehouse | None) -> dict[str, Any]:
         if seed.kind == "ids":
@@ -262,13 +352,56 @@ class Lookalike:
         return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
 
 
+TableKey = tuple[str, ...]
+
+
+def _table_key(table: str | tuple[str, ...]) -> TableKey:
+    return split_table_name(table)
+
+
+def _wide_context(d: Dialect, population: Wide, id_column: str, columns_by_table: dict[TableKey, list[str]]) -> dict[str, Any]:
+    """``population`` is the relation every stage reads as ``FROM <population> p``: the
+    table, or the tables LEFT JOINed on the id into one derived table."""
+    if len(population.tables) == 1:
+        relation = d.quote_table(population.tables[0])
+    else:
+        id_col = d.quote(id_column)
+        picks, joins = [f"t1.{id_col}"], []
+        for n, table in enumerate(population.tables, start=1):
+            picks += [f"t{n}.{d.quote(name)}" for name in columns_by_table[_table_key(table)]]
+            source = f"{d.quote_table(table)} t{n}"
+            joins.append(f"FROM {source}" if n == 1 else f"LEFT JOIN {source} ON t{n}.{id_col} = t1.{id_col}")
+        relation = f"(SELECT {', '.join(picks)} {' '.join(joins)})"
+    return {"layout": "wide", "population": relation, "id_source": relation, "population_label": population.describe()}
+
+
+def _long_context(d: Dialect, population: Long, id_column: str) -> dict[str, Any]:
+    table = d.quote_table(population.table)
+    ids = d.quote_table(population.ids) if population.ids is not None else None
+    return {
+        "layout": "long",
+        "long": {"table": table, "ids": ids, "feature_col": d.quote(population.feature_column), "value_col": d.quote(population.value_column)},
+        "id_source": ids or table,
+        "population_label": population.describe(),
+    }
+
+
+def _sample_context(sample: int | float | None) -> dict[str, Any]:
+    if sample is None:
+        return {"kind": "all"}
+    if isinstance(sample, float):
+        return {"kind": "fraction", "fraction": sample, "below": sample_threshold(sample)}
+    return {"kind": "count", "n": sample}
+
+
 def _group_size(d: Dialect, bins: int) -> int:
     """Features per group, so that no SELECT or join of the profile exceeds the dialect's
-    column limit: the widest, the unpivot's join, holds 2 x bins + 7 columns per feature
-    (population and seed histograms, range, count, mean, std, seed count and persona)."""
+    column limit: the widest, the unpivot's join, holds 2 x bins + 8 columns per feature
+    (population and seed histograms, range, width, count, mean, std, seed count and
+    persona)."""
     if d.max_columns is None:
         return 10**9
-    size = (d.max_columns - 8) // (2 * bins + 7)
+    size = (d.max_columns - 8) // (2 * bins + 8)
     if size < 1:
         raise InputError(f"{bins} bins do not fit in the {d.max_columns} columns a {d.name} query may hold: use fewer bins")
     return size
@@ -279,7 +412,7 @@ def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     profile.columns = [c.lower() for c in profile.columns]
     for column in ("js_divergence", "weight", "lo", "hi", "mean", "std", "persona"):
         profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
-    for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_seed_found", "n_seed_ids"):
+    for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_profiled", "n_seed_found", "n_seed_ids"):
         profile[column] = pd.to_numeric(profile[column]).astype("int64")
     return profile.sort_values("idx").reset_index(drop=True)
 

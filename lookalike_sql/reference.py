@@ -30,11 +30,20 @@ population count, duplicates count once), an audience size ``n``,
 8. Output: the ``n`` customers with the smallest ``d`` (ties: id ascending),
    seed members included unless ``exclude_seed``; all candidates when ``n``
    exceeds their number.
+
+Sampling (``sample``): the population's side of steps 1 and 5 (range,
+histogram ``p``, mean and std) may be computed on a deterministic sample of
+customers, keyed by ``md5(str(id))`` as lower-case hex: an int ``n`` keeps the
+``n`` customers with the smallest key (everyone when there are fewer), a
+fraction ``f`` in (0, 1) keeps those whose key's first 8 hex digits are below
+``f * 16**8`` (see :func:`sample_mask`).  The seed's side (``q``, persona) and
+the ranking always use every customer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +54,8 @@ __all__ = [
     "histogram_counts",
     "js_divergence_base2",
     "reference_lookalike",
+    "sample_mask",
+    "sample_threshold",
 ]
 
 
@@ -60,6 +71,7 @@ class ReferenceResult:
     features: pd.DataFrame
     n_population: int
     n_seed_found: int  # distinct seed ids present in the population
+    n_profiled: int  # customers on the population side of the profile (see ``sample``)
 
 
 def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
@@ -78,6 +90,25 @@ def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
         idx = np.minimum(idx, bins - 1)  # x == hi lands in the last bin
         idx = np.clip(idx, 0, bins - 1).astype(np.int64)
     return np.bincount(idx, minlength=bins)
+
+
+def sample_threshold(fraction: float) -> str:
+    """The 8 lower-case hex digits a key's prefix must stay below for ``fraction``."""
+    return format(min(int(fraction * 16**8), 16**8 - 1), "08x")
+
+
+def sample_mask(ids, sample: int | float | None) -> np.ndarray:
+    """Which customers a ``sample`` keeps (True for all when ``sample`` is None)."""
+    ids = np.asarray(ids, dtype=object)
+    if sample is None:
+        return np.ones(len(ids), dtype=bool)
+    keys = np.array([hashlib.md5(str(v).encode("utf-8")).hexdigest() for v in ids], dtype=object)
+    if isinstance(sample, float):
+        return keys < sample_threshold(sample)
+    if len(keys) <= sample:
+        return np.ones(len(ids), dtype=bool)
+    cutoff = np.sort(keys)[sample - 1]
+    return keys <= cutoff
 
 
 def js_divergence_base2(p_counts, q_counts) -> float:
@@ -134,6 +165,7 @@ def reference_lookalike(
     bins: int = 10,
     min_count: int = 30,
     exclude_seed: bool = False,
+    sample: int | float | None = None,
 ) -> ReferenceResult:
     """Compute a lookalike audience of ``size`` customers (see module docstring)."""
     # ---- argument checks ------------------------------------------------
@@ -166,14 +198,16 @@ def reference_lookalike(
     n_seed_found = int(pd.unique(ids[is_seed]).size)
     if n_seed_found == 0:
         raise ValueError("No seed id was found in the population")
+    profiled = sample_mask(ids, sample)  # the population side of the profile
 
     # ---- steps 1, 2 and 5: per-feature statistics ------------------------
     rows = []
     z_by_feature: dict[str, np.ndarray] = {}
     for f in features:
-        x = _as_float(population[f])
+        x_all = _as_float(population[f])
+        x = x_all[profiled]
         nonnull = ~np.isnan(x)
-        seed_x = x[is_seed]
+        seed_x = x_all[is_seed]
         seed_count = int((~np.isnan(seed_x)).sum())
 
         if nonnull.any():
@@ -191,10 +225,10 @@ def reference_lookalike(
 
         # standardisation of x' = x with NULL -> 0 (population mean / std, ddof=0)
         x0 = np.where(nonnull, x, 0.0)
-        mean = float(x0.mean())
-        std = float(x0.std(ddof=0))
+        mean = float(x0.mean()) if len(x0) else np.nan
+        std = float(x0.std(ddof=0)) if len(x0) else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            z_by_feature[f] = (x0 - mean) / std
+            z_by_feature[f] = (np.nan_to_num(x_all, nan=0.0) - mean) / std
 
         rows.append(
             {
@@ -260,4 +294,5 @@ def reference_lookalike(
         features=features_df,
         n_population=int(len(population)),
         n_seed_found=n_seed_found,
+        n_profiled=int(profiled.sum()),
     )

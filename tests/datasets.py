@@ -107,3 +107,38 @@ def wide(random_state: int = 6, n: int = 1_500, n_features: int = 300) -> Datase
     frame = pd.DataFrame(values, columns=[f"f{i:03d}" for i in range(n_features)])
     frame.insert(0, "customer_id", np.arange(n, dtype="int64") + 1)
     return Dataset("wide", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10})
+
+
+def sparse(random_state: int = 7, n: int = 2_500) -> Dataset:
+    """Mostly-empty features as in a real category catalogue: zeros stand for "no row" in
+    the long layout, NULLs for a value that is unknown, and some customers have nothing."""
+    rng = np.random.default_rng(random_state)
+    seed_rows = rng.choice(n, 300, replace=False)
+    frame = _base(rng, n, seed_rows)[["customer_id", "age", "spend", "orders", "views"]]
+    frame["spend"] = np.where(rng.random(n) < 0.6, 0.0, frame["spend"])
+    frame["orders"] = frame["orders"].astype("Int64").mask(rng.random(n) < 0.05)  # NULL where unknown
+    frame["views"] = frame["views"].where(rng.random(n) < 0.5)  # fill None: no row means NULL
+    frame["rare"] = np.where(rng.random(n) < 0.05, rng.exponential(5, n), 0.0)
+    frame.loc[seed_rows[:150], "rare"] = rng.exponential(20, 150)
+    nothing = rng.choice(np.setdiff1d(np.arange(n), seed_rows), 100, replace=False)
+    frame.loc[nothing, ["age", "spend", "orders", "rare"]] = 0
+    frame.loc[nothing, "views"] = np.nan
+    return Dataset("sparse", frame, frame["customer_id"].iloc[seed_rows].tolist(), {"min_count": 10, "threshold": 0.01})
+
+
+#: The long layout's fill values for `sparse`: 0 by default, NULL for views.
+SPARSE_FILLS = {"views": None}
+
+
+def to_long(dataset: Dataset, fills: dict, default_fill: float | None = 0.0) -> pd.DataFrame:
+    """The same data as (id, feature, value) rows: a value equal to its feature's fill
+    has no row; a NULL has a NULL row unless the fill is NULL."""
+    parts = []
+    for feature in dataset.population.columns.drop(dataset.id_column):
+        fill = fills.get(feature, default_fill)
+        values = dataset.population[feature].astype("float64")
+        keep = values.notna() if fill is None else ~(values == fill)
+        parts.append(
+            pd.DataFrame({dataset.id_column: dataset.population[dataset.id_column][keep], "feature": feature, "value": values[keep]})
+        )
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=0).reset_index(drop=True)

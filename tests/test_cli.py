@@ -102,3 +102,25 @@ def test_installed_script_runs_demo(tmp_path):
     assert "gpo015" in result.stdout  # the diapering features lead, as in the seed's README
     assert (tmp_path / "out" / "lookalike.csv").is_file()
     assert "profiling" in result.stderr
+
+
+def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_path):
+    """The demo population as (id, feature, value) rows without its zeros (NULLs stay as
+    NULL rows), profiled on a half sample: the wide table's audience with the same sample."""
+    path, seed_file = demo_db
+    copy = tmp_path / "long.duckdb"
+    shutil.copy(path, copy)
+    con = duckdb.connect(str(copy))
+    rows = con.execute("SELECT * FROM population").fetchdf().melt(id_vars="member_srl", var_name="feature", value_name="value")
+    rows = rows[rows["value"].isna() | (rows["value"] != 0)]
+    con.execute("CREATE TABLE population_long AS SELECT * FROM rows")
+    con.execute("CREATE TABLE customers AS SELECT member_srl FROM population")
+    con.close()
+    common = ["--url", str(copy), "--id-column", "member_srl", "--size", "500", "--seed-file", str(seed_file), "--sample", "50%"]
+    assert main(["run", *common, "--population", "population", "--out", str(tmp_path / "wide")]) == 0
+    long_flags = ["--long-table", "population_long", "--ids-table", "customers", "--fill", "0"]
+    assert main(["run", *common, *long_flags, "--out", str(tmp_path / "long")]) == 0
+    wide = pd.read_csv(tmp_path / "wide" / "lookalike.csv")
+    long = pd.read_csv(tmp_path / "long" / "lookalike.csv")
+    assert long["member_srl"].tolist() == wide["member_srl"].tolist()
+    pd.testing.assert_frame_equal(long, wide, check_exact=False, rtol=1e-9)

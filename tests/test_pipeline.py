@@ -132,7 +132,7 @@ def test_more_features_than_one_select_holds(engine):
     model = model_for(dataset, population)
     result = model.execute(engine.connection, Seed.table(seed_table), 100)
     if engine.name == "redshift":
-        assert "pop_stats_3" in result.statements["profile"]
+        assert "pop_range_3" in result.statements["profile"]
     assert_same_features(result.features, ref)
     assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
     got = engine.query(model.sql(Seed.table(seed_table), 100, dialect=engine.name, connection=engine.connection))

@@ -1,6 +1,6 @@
 -- lookalike-sql VERSION (redshift): the lookalike audience as one statement
--- population "mart"."population", id "member_srl", 3 candidate features, size 30000
--- max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true
+-- population mart.population (wide), id "member_srl", 3 candidate features, size 30000
+-- max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true, profiled all customers
 WITH
 seed_ids AS (
   -- stage: seed, distinct non-NULL ids
@@ -14,143 +14,159 @@ seed_ids AS (
 seed_size AS (
   SELECT COUNT(*) AS n_seed_ids FROM seed_ids
 ),
-pop_stats_1 AS (
-  -- stage: profile, one pass over the population: range, count, mean and std per feature
+population_size AS (
+  SELECT COUNT(*) AS n_population FROM "mart"."population" p
+),
+pop_range_1 AS (
+  -- stage: profile, pass 1 over the profiled customers: range, count and mean per feature
   SELECT
-    COUNT(*) AS n_population,
-    MIN(CAST(p."age000" AS DOUBLE PRECISION)) AS lo_1, MAX(CAST(p."age000" AS DOUBLE PRECISION)) AS hi_1, COUNT(p."age000") AS n_1,
-    AVG(COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0)) AS mu_1, STDDEV_POP(COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0)) AS sd_1,
-    MIN(CAST(p."sex000" AS DOUBLE PRECISION)) AS lo_2, MAX(CAST(p."sex000" AS DOUBLE PRECISION)) AS hi_2, COUNT(p."sex000") AS n_2,
-    AVG(COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0)) AS mu_2, STDDEV_POP(COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0)) AS sd_2,
-    MIN(CAST(p."gpo015" AS DOUBLE PRECISION)) AS lo_3, MAX(CAST(p."gpo015" AS DOUBLE PRECISION)) AS hi_3, COUNT(p."gpo015") AS n_3,
-    AVG(COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0)) AS mu_3, STDDEV_POP(COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0)) AS sd_3
+    COUNT(*) AS n_profiled,
+    MIN(CAST(p."age000" AS DOUBLE PRECISION)) AS lo_1, MAX(CAST(p."age000" AS DOUBLE PRECISION)) AS hi_1, NULLIF(MAX(CAST(p."age000" AS DOUBLE PRECISION)) - MIN(CAST(p."age000" AS DOUBLE PRECISION)), 0) AS wd_1,
+    COUNT(p."age000") AS n_1,
+    COALESCE(SUM(CAST(p."age000" AS DOUBLE PRECISION)), 0) / NULLIF(COUNT(*), 0) AS mu_1,
+    MIN(CAST(p."sex000" AS DOUBLE PRECISION)) AS lo_2, MAX(CAST(p."sex000" AS DOUBLE PRECISION)) AS hi_2, NULLIF(MAX(CAST(p."sex000" AS DOUBLE PRECISION)) - MIN(CAST(p."sex000" AS DOUBLE PRECISION)), 0) AS wd_2,
+    COUNT(p."sex000") AS n_2,
+    COALESCE(SUM(CAST(p."sex000" AS DOUBLE PRECISION)), 0) / NULLIF(COUNT(*), 0) AS mu_2,
+    MIN(CAST(p."gpo015" AS DOUBLE PRECISION)) AS lo_3, MAX(CAST(p."gpo015" AS DOUBLE PRECISION)) AS hi_3, NULLIF(MAX(CAST(p."gpo015" AS DOUBLE PRECISION)) - MIN(CAST(p."gpo015" AS DOUBLE PRECISION)), 0) AS wd_3,
+    COUNT(p."gpo015") AS n_3,
+    COALESCE(SUM(CAST(p."gpo015" AS DOUBLE PRECISION)), 0) / NULLIF(COUNT(*), 0) AS mu_3
   FROM "mart"."population" p
 ),
 pop_hist_1 AS (
-  -- stage: profile, population histograms on equal-width bins
+  -- stage: profile, pass 2: standard deviation and equal-width histograms
   SELECT
-    SUM(CASE WHEN b_1 = 0 THEN 1 ELSE 0 END) AS p_1_0,
-    SUM(CASE WHEN b_1 = 1 THEN 1 ELSE 0 END) AS p_1_1,
-    SUM(CASE WHEN b_1 = 2 THEN 1 ELSE 0 END) AS p_1_2,
-    SUM(CASE WHEN b_1 = 3 THEN 1 ELSE 0 END) AS p_1_3,
-    SUM(CASE WHEN b_1 = 4 THEN 1 ELSE 0 END) AS p_1_4,
-    SUM(CASE WHEN b_1 = 5 THEN 1 ELSE 0 END) AS p_1_5,
-    SUM(CASE WHEN b_1 = 6 THEN 1 ELSE 0 END) AS p_1_6,
-    SUM(CASE WHEN b_1 = 7 THEN 1 ELSE 0 END) AS p_1_7,
-    SUM(CASE WHEN b_1 = 8 THEN 1 ELSE 0 END) AS p_1_8,
-    SUM(CASE WHEN b_1 = 9 THEN 1 ELSE 0 END) AS p_1_9,
-    SUM(CASE WHEN b_2 = 0 THEN 1 ELSE 0 END) AS p_2_0,
-    SUM(CASE WHEN b_2 = 1 THEN 1 ELSE 0 END) AS p_2_1,
-    SUM(CASE WHEN b_2 = 2 THEN 1 ELSE 0 END) AS p_2_2,
-    SUM(CASE WHEN b_2 = 3 THEN 1 ELSE 0 END) AS p_2_3,
-    SUM(CASE WHEN b_2 = 4 THEN 1 ELSE 0 END) AS p_2_4,
-    SUM(CASE WHEN b_2 = 5 THEN 1 ELSE 0 END) AS p_2_5,
-    SUM(CASE WHEN b_2 = 6 THEN 1 ELSE 0 END) AS p_2_6,
-    SUM(CASE WHEN b_2 = 7 THEN 1 ELSE 0 END) AS p_2_7,
-    SUM(CASE WHEN b_2 = 8 THEN 1 ELSE 0 END) AS p_2_8,
-    SUM(CASE WHEN b_2 = 9 THEN 1 ELSE 0 END) AS p_2_9,
-    SUM(CASE WHEN b_3 = 0 THEN 1 ELSE 0 END) AS p_3_0,
-    SUM(CASE WHEN b_3 = 1 THEN 1 ELSE 0 END) AS p_3_1,
-    SUM(CASE WHEN b_3 = 2 THEN 1 ELSE 0 END) AS p_3_2,
-    SUM(CASE WHEN b_3 = 3 THEN 1 ELSE 0 END) AS p_3_3,
-    SUM(CASE WHEN b_3 = 4 THEN 1 ELSE 0 END) AS p_3_4,
-    SUM(CASE WHEN b_3 = 5 THEN 1 ELSE 0 END) AS p_3_5,
-    SUM(CASE WHEN b_3 = 6 THEN 1 ELSE 0 END) AS p_3_6,
-    SUM(CASE WHEN b_3 = 7 THEN 1 ELSE 0 END) AS p_3_7,
-    SUM(CASE WHEN b_3 = 8 THEN 1 ELSE 0 END) AS p_3_8,
-    SUM(CASE WHEN b_3 = 9 THEN 1 ELSE 0 END) AS p_3_9
+    SQRT(SUM((dev_1) * (dev_1)) / NULLIF(COUNT(*), 0)) AS sd_1,
+    COUNT(CASE WHEN raw_1 <= 0 THEN 1 END) AS p_1_0,
+    COUNT(CASE WHEN raw_1 = 1 THEN 1 END) AS p_1_1,
+    COUNT(CASE WHEN raw_1 = 2 THEN 1 END) AS p_1_2,
+    COUNT(CASE WHEN raw_1 = 3 THEN 1 END) AS p_1_3,
+    COUNT(CASE WHEN raw_1 = 4 THEN 1 END) AS p_1_4,
+    COUNT(CASE WHEN raw_1 = 5 THEN 1 END) AS p_1_5,
+    COUNT(CASE WHEN raw_1 = 6 THEN 1 END) AS p_1_6,
+    COUNT(CASE WHEN raw_1 = 7 THEN 1 END) AS p_1_7,
+    COUNT(CASE WHEN raw_1 = 8 THEN 1 END) AS p_1_8,
+    COUNT(CASE WHEN raw_1 >= 9 THEN 1 END) AS p_1_9,
+    SQRT(SUM((dev_2) * (dev_2)) / NULLIF(COUNT(*), 0)) AS sd_2,
+    COUNT(CASE WHEN raw_2 <= 0 THEN 1 END) AS p_2_0,
+    COUNT(CASE WHEN raw_2 = 1 THEN 1 END) AS p_2_1,
+    COUNT(CASE WHEN raw_2 = 2 THEN 1 END) AS p_2_2,
+    COUNT(CASE WHEN raw_2 = 3 THEN 1 END) AS p_2_3,
+    COUNT(CASE WHEN raw_2 = 4 THEN 1 END) AS p_2_4,
+    COUNT(CASE WHEN raw_2 = 5 THEN 1 END) AS p_2_5,
+    COUNT(CASE WHEN raw_2 = 6 THEN 1 END) AS p_2_6,
+    COUNT(CASE WHEN raw_2 = 7 THEN 1 END) AS p_2_7,
+    COUNT(CASE WHEN raw_2 = 8 THEN 1 END) AS p_2_8,
+    COUNT(CASE WHEN raw_2 >= 9 THEN 1 END) AS p_2_9,
+    SQRT(SUM((dev_3) * (dev_3)) / NULLIF(COUNT(*), 0)) AS sd_3,
+    COUNT(CASE WHEN raw_3 <= 0 THEN 1 END) AS p_3_0,
+    COUNT(CASE WHEN raw_3 = 1 THEN 1 END) AS p_3_1,
+    COUNT(CASE WHEN raw_3 = 2 THEN 1 END) AS p_3_2,
+    COUNT(CASE WHEN raw_3 = 3 THEN 1 END) AS p_3_3,
+    COUNT(CASE WHEN raw_3 = 4 THEN 1 END) AS p_3_4,
+    COUNT(CASE WHEN raw_3 = 5 THEN 1 END) AS p_3_5,
+    COUNT(CASE WHEN raw_3 = 6 THEN 1 END) AS p_3_6,
+    COUNT(CASE WHEN raw_3 = 7 THEN 1 END) AS p_3_7,
+    COUNT(CASE WHEN raw_3 = 8 THEN 1 END) AS p_3_8,
+    COUNT(CASE WHEN raw_3 >= 9 THEN 1 END) AS p_3_9
   FROM (
     SELECT
-      CASE WHEN CAST(p."age000" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_1 > st.lo_1 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."age000" AS DOUBLE PRECISION) - st.lo_1) / (st.hi_1 - st.lo_1) * 10) AS INT), 0), 9) END AS b_1,
-      CASE WHEN CAST(p."sex000" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_2 > st.lo_2 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."sex000" AS DOUBLE PRECISION) - st.lo_2) / (st.hi_2 - st.lo_2) * 10) AS INT), 0), 9) END AS b_2,
-      CASE WHEN CAST(p."gpo015" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_3 > st.lo_3 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."gpo015" AS DOUBLE PRECISION) - st.lo_3) / (st.hi_3 - st.lo_3) * 10) AS INT), 0), 9) END AS b_3
+      COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1 AS dev_1,
+      FLOOR((CAST(p."age000" AS DOUBLE PRECISION) - st.lo_1) / st.wd_1 * 10) AS raw_1,
+      COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2 AS dev_2,
+      FLOOR((CAST(p."sex000" AS DOUBLE PRECISION) - st.lo_2) / st.wd_2 * 10) AS raw_2,
+      COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3 AS dev_3,
+      FLOOR((CAST(p."gpo015" AS DOUBLE PRECISION) - st.lo_3) / st.wd_3 * 10) AS raw_3
     FROM "mart"."population" p
-    CROSS JOIN pop_stats_1 st
+    CROSS JOIN pop_range_1 st
   ) binned
 ),
 seed_stats_1 AS (
   -- stage: profile, the seed members' histograms and mean standardized value (the persona)
   SELECT
     COUNT(*) AS n_seed_found,
-    COUNT(b_1) AS sn_1,
-    SUM(CASE WHEN b_1 = 0 THEN 1 ELSE 0 END) AS q_1_0,
-    SUM(CASE WHEN b_1 = 1 THEN 1 ELSE 0 END) AS q_1_1,
-    SUM(CASE WHEN b_1 = 2 THEN 1 ELSE 0 END) AS q_1_2,
-    SUM(CASE WHEN b_1 = 3 THEN 1 ELSE 0 END) AS q_1_3,
-    SUM(CASE WHEN b_1 = 4 THEN 1 ELSE 0 END) AS q_1_4,
-    SUM(CASE WHEN b_1 = 5 THEN 1 ELSE 0 END) AS q_1_5,
-    SUM(CASE WHEN b_1 = 6 THEN 1 ELSE 0 END) AS q_1_6,
-    SUM(CASE WHEN b_1 = 7 THEN 1 ELSE 0 END) AS q_1_7,
-    SUM(CASE WHEN b_1 = 8 THEN 1 ELSE 0 END) AS q_1_8,
-    SUM(CASE WHEN b_1 = 9 THEN 1 ELSE 0 END) AS q_1_9,
+    COUNT(x_1) AS sn_1,
+    COUNT(CASE WHEN raw_1 <= 0 THEN 1 END) AS q_1_0,
+    COUNT(CASE WHEN raw_1 = 1 THEN 1 END) AS q_1_1,
+    COUNT(CASE WHEN raw_1 = 2 THEN 1 END) AS q_1_2,
+    COUNT(CASE WHEN raw_1 = 3 THEN 1 END) AS q_1_3,
+    COUNT(CASE WHEN raw_1 = 4 THEN 1 END) AS q_1_4,
+    COUNT(CASE WHEN raw_1 = 5 THEN 1 END) AS q_1_5,
+    COUNT(CASE WHEN raw_1 = 6 THEN 1 END) AS q_1_6,
+    COUNT(CASE WHEN raw_1 = 7 THEN 1 END) AS q_1_7,
+    COUNT(CASE WHEN raw_1 = 8 THEN 1 END) AS q_1_8,
+    COUNT(CASE WHEN raw_1 >= 9 THEN 1 END) AS q_1_9,
     AVG(z_1) AS pz_1,
-    COUNT(b_2) AS sn_2,
-    SUM(CASE WHEN b_2 = 0 THEN 1 ELSE 0 END) AS q_2_0,
-    SUM(CASE WHEN b_2 = 1 THEN 1 ELSE 0 END) AS q_2_1,
-    SUM(CASE WHEN b_2 = 2 THEN 1 ELSE 0 END) AS q_2_2,
-    SUM(CASE WHEN b_2 = 3 THEN 1 ELSE 0 END) AS q_2_3,
-    SUM(CASE WHEN b_2 = 4 THEN 1 ELSE 0 END) AS q_2_4,
-    SUM(CASE WHEN b_2 = 5 THEN 1 ELSE 0 END) AS q_2_5,
-    SUM(CASE WHEN b_2 = 6 THEN 1 ELSE 0 END) AS q_2_6,
-    SUM(CASE WHEN b_2 = 7 THEN 1 ELSE 0 END) AS q_2_7,
-    SUM(CASE WHEN b_2 = 8 THEN 1 ELSE 0 END) AS q_2_8,
-    SUM(CASE WHEN b_2 = 9 THEN 1 ELSE 0 END) AS q_2_9,
+    COUNT(x_2) AS sn_2,
+    COUNT(CASE WHEN raw_2 <= 0 THEN 1 END) AS q_2_0,
+    COUNT(CASE WHEN raw_2 = 1 THEN 1 END) AS q_2_1,
+    COUNT(CASE WHEN raw_2 = 2 THEN 1 END) AS q_2_2,
+    COUNT(CASE WHEN raw_2 = 3 THEN 1 END) AS q_2_3,
+    COUNT(CASE WHEN raw_2 = 4 THEN 1 END) AS q_2_4,
+    COUNT(CASE WHEN raw_2 = 5 THEN 1 END) AS q_2_5,
+    COUNT(CASE WHEN raw_2 = 6 THEN 1 END) AS q_2_6,
+    COUNT(CASE WHEN raw_2 = 7 THEN 1 END) AS q_2_7,
+    COUNT(CASE WHEN raw_2 = 8 THEN 1 END) AS q_2_8,
+    COUNT(CASE WHEN raw_2 >= 9 THEN 1 END) AS q_2_9,
     AVG(z_2) AS pz_2,
-    COUNT(b_3) AS sn_3,
-    SUM(CASE WHEN b_3 = 0 THEN 1 ELSE 0 END) AS q_3_0,
-    SUM(CASE WHEN b_3 = 1 THEN 1 ELSE 0 END) AS q_3_1,
-    SUM(CASE WHEN b_3 = 2 THEN 1 ELSE 0 END) AS q_3_2,
-    SUM(CASE WHEN b_3 = 3 THEN 1 ELSE 0 END) AS q_3_3,
-    SUM(CASE WHEN b_3 = 4 THEN 1 ELSE 0 END) AS q_3_4,
-    SUM(CASE WHEN b_3 = 5 THEN 1 ELSE 0 END) AS q_3_5,
-    SUM(CASE WHEN b_3 = 6 THEN 1 ELSE 0 END) AS q_3_6,
-    SUM(CASE WHEN b_3 = 7 THEN 1 ELSE 0 END) AS q_3_7,
-    SUM(CASE WHEN b_3 = 8 THEN 1 ELSE 0 END) AS q_3_8,
-    SUM(CASE WHEN b_3 = 9 THEN 1 ELSE 0 END) AS q_3_9,
+    COUNT(x_3) AS sn_3,
+    COUNT(CASE WHEN raw_3 <= 0 THEN 1 END) AS q_3_0,
+    COUNT(CASE WHEN raw_3 = 1 THEN 1 END) AS q_3_1,
+    COUNT(CASE WHEN raw_3 = 2 THEN 1 END) AS q_3_2,
+    COUNT(CASE WHEN raw_3 = 3 THEN 1 END) AS q_3_3,
+    COUNT(CASE WHEN raw_3 = 4 THEN 1 END) AS q_3_4,
+    COUNT(CASE WHEN raw_3 = 5 THEN 1 END) AS q_3_5,
+    COUNT(CASE WHEN raw_3 = 6 THEN 1 END) AS q_3_6,
+    COUNT(CASE WHEN raw_3 = 7 THEN 1 END) AS q_3_7,
+    COUNT(CASE WHEN raw_3 = 8 THEN 1 END) AS q_3_8,
+    COUNT(CASE WHEN raw_3 >= 9 THEN 1 END) AS q_3_9,
     AVG(z_3) AS pz_3
   FROM (
     SELECT
-      CASE WHEN CAST(p."age000" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_1 > st.lo_1 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."age000" AS DOUBLE PRECISION) - st.lo_1) / (st.hi_1 - st.lo_1) * 10) AS INT), 0), 9) END AS b_1,
-      (COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1) / NULLIF(st.sd_1, 0) AS z_1,
-      CASE WHEN CAST(p."sex000" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_2 > st.lo_2 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."sex000" AS DOUBLE PRECISION) - st.lo_2) / (st.hi_2 - st.lo_2) * 10) AS INT), 0), 9) END AS b_2,
-      (COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2) / NULLIF(st.sd_2, 0) AS z_2,
-      CASE WHEN CAST(p."gpo015" AS DOUBLE PRECISION) IS NOT NULL AND st.hi_3 > st.lo_3 THEN LEAST(GREATEST(CAST(FLOOR((CAST(p."gpo015" AS DOUBLE PRECISION) - st.lo_3) / (st.hi_3 - st.lo_3) * 10) AS INT), 0), 9) END AS b_3,
-      (COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3) / NULLIF(st.sd_3, 0) AS z_3
+      CAST(p."age000" AS DOUBLE PRECISION) AS x_1,
+      FLOOR((CAST(p."age000" AS DOUBLE PRECISION) - st.lo_1) / st.wd_1 * 10) AS raw_1,
+      (COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1) / NULLIF(sh.sd_1, 0) AS z_1,
+      CAST(p."sex000" AS DOUBLE PRECISION) AS x_2,
+      FLOOR((CAST(p."sex000" AS DOUBLE PRECISION) - st.lo_2) / st.wd_2 * 10) AS raw_2,
+      (COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2) / NULLIF(sh.sd_2, 0) AS z_2,
+      CAST(p."gpo015" AS DOUBLE PRECISION) AS x_3,
+      FLOOR((CAST(p."gpo015" AS DOUBLE PRECISION) - st.lo_3) / st.wd_3 * 10) AS raw_3,
+      (COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3) / NULLIF(sh.sd_3, 0) AS z_3
     FROM "mart"."population" p
     JOIN seed_ids s ON p."member_srl" = s.seed_id
-    CROSS JOIN pop_stats_1 st
+    CROSS JOIN pop_range_1 st
+    CROSS JOIN pop_hist_1 sh
   ) seed_binned
 ),
 profile AS (
   -- stage: profile, one row per feature (the wide one-row results, unpivoted)
   SELECT
-    f.idx, f.name_order, f.feature, st.n_population, ss.n_seed_found, sz.n_seed_ids,
+    f.idx, f.name_order, f.feature, ps.n_population, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
     CASE f.idx WHEN 1 THEN st.lo_1 WHEN 2 THEN st.lo_2 WHEN 3 THEN st.lo_3 END AS lo,
     CASE f.idx WHEN 1 THEN st.hi_1 WHEN 2 THEN st.hi_2 WHEN 3 THEN st.hi_3 END AS hi,
     CASE f.idx WHEN 1 THEN st.mu_1 WHEN 2 THEN st.mu_2 WHEN 3 THEN st.mu_3 END AS mean,
-    CASE f.idx WHEN 1 THEN st.sd_1 WHEN 2 THEN st.sd_2 WHEN 3 THEN st.sd_3 END AS std,
+    CASE f.idx WHEN 1 THEN sh.sd_1 WHEN 2 THEN sh.sd_2 WHEN 3 THEN sh.sd_3 END AS std,
     CASE f.idx WHEN 1 THEN st.n_1 WHEN 2 THEN st.n_2 WHEN 3 THEN st.n_3 END AS pop_count,
     CASE f.idx WHEN 1 THEN ss.sn_1 WHEN 2 THEN ss.sn_2 WHEN 3 THEN ss.sn_3 END AS seed_count,
     CASE f.idx WHEN 1 THEN ss.pz_1 WHEN 2 THEN ss.pz_2 WHEN 3 THEN ss.pz_3 END AS persona,
-    CASE f.idx WHEN 1 THEN ph.p_1_0 WHEN 2 THEN ph.p_2_0 WHEN 3 THEN ph.p_3_0 END AS p_0,
+    CASE f.idx WHEN 1 THEN sh.p_1_0 WHEN 2 THEN sh.p_2_0 WHEN 3 THEN sh.p_3_0 END AS p_0,
     CASE f.idx WHEN 1 THEN ss.q_1_0 WHEN 2 THEN ss.q_2_0 WHEN 3 THEN ss.q_3_0 END AS q_0,
-    CASE f.idx WHEN 1 THEN ph.p_1_1 WHEN 2 THEN ph.p_2_1 WHEN 3 THEN ph.p_3_1 END AS p_1,
+    CASE f.idx WHEN 1 THEN sh.p_1_1 WHEN 2 THEN sh.p_2_1 WHEN 3 THEN sh.p_3_1 END AS p_1,
     CASE f.idx WHEN 1 THEN ss.q_1_1 WHEN 2 THEN ss.q_2_1 WHEN 3 THEN ss.q_3_1 END AS q_1,
-    CASE f.idx WHEN 1 THEN ph.p_1_2 WHEN 2 THEN ph.p_2_2 WHEN 3 THEN ph.p_3_2 END AS p_2,
+    CASE f.idx WHEN 1 THEN sh.p_1_2 WHEN 2 THEN sh.p_2_2 WHEN 3 THEN sh.p_3_2 END AS p_2,
     CASE f.idx WHEN 1 THEN ss.q_1_2 WHEN 2 THEN ss.q_2_2 WHEN 3 THEN ss.q_3_2 END AS q_2,
-    CASE f.idx WHEN 1 THEN ph.p_1_3 WHEN 2 THEN ph.p_2_3 WHEN 3 THEN ph.p_3_3 END AS p_3,
+    CASE f.idx WHEN 1 THEN sh.p_1_3 WHEN 2 THEN sh.p_2_3 WHEN 3 THEN sh.p_3_3 END AS p_3,
     CASE f.idx WHEN 1 THEN ss.q_1_3 WHEN 2 THEN ss.q_2_3 WHEN 3 THEN ss.q_3_3 END AS q_3,
-    CASE f.idx WHEN 1 THEN ph.p_1_4 WHEN 2 THEN ph.p_2_4 WHEN 3 THEN ph.p_3_4 END AS p_4,
+    CASE f.idx WHEN 1 THEN sh.p_1_4 WHEN 2 THEN sh.p_2_4 WHEN 3 THEN sh.p_3_4 END AS p_4,
     CASE f.idx WHEN 1 THEN ss.q_1_4 WHEN 2 THEN ss.q_2_4 WHEN 3 THEN ss.q_3_4 END AS q_4,
-    CASE f.idx WHEN 1 THEN ph.p_1_5 WHEN 2 THEN ph.p_2_5 WHEN 3 THEN ph.p_3_5 END AS p_5,
+    CASE f.idx WHEN 1 THEN sh.p_1_5 WHEN 2 THEN sh.p_2_5 WHEN 3 THEN sh.p_3_5 END AS p_5,
     CASE f.idx WHEN 1 THEN ss.q_1_5 WHEN 2 THEN ss.q_2_5 WHEN 3 THEN ss.q_3_5 END AS q_5,
-    CASE f.idx WHEN 1 THEN ph.p_1_6 WHEN 2 THEN ph.p_2_6 WHEN 3 THEN ph.p_3_6 END AS p_6,
+    CASE f.idx WHEN 1 THEN sh.p_1_6 WHEN 2 THEN sh.p_2_6 WHEN 3 THEN sh.p_3_6 END AS p_6,
     CASE f.idx WHEN 1 THEN ss.q_1_6 WHEN 2 THEN ss.q_2_6 WHEN 3 THEN ss.q_3_6 END AS q_6,
-    CASE f.idx WHEN 1 THEN ph.p_1_7 WHEN 2 THEN ph.p_2_7 WHEN 3 THEN ph.p_3_7 END AS p_7,
+    CASE f.idx WHEN 1 THEN sh.p_1_7 WHEN 2 THEN sh.p_2_7 WHEN 3 THEN sh.p_3_7 END AS p_7,
     CASE f.idx WHEN 1 THEN ss.q_1_7 WHEN 2 THEN ss.q_2_7 WHEN 3 THEN ss.q_3_7 END AS q_7,
-    CASE f.idx WHEN 1 THEN ph.p_1_8 WHEN 2 THEN ph.p_2_8 WHEN 3 THEN ph.p_3_8 END AS p_8,
+    CASE f.idx WHEN 1 THEN sh.p_1_8 WHEN 2 THEN sh.p_2_8 WHEN 3 THEN sh.p_3_8 END AS p_8,
     CASE f.idx WHEN 1 THEN ss.q_1_8 WHEN 2 THEN ss.q_2_8 WHEN 3 THEN ss.q_3_8 END AS q_8,
-    CASE f.idx WHEN 1 THEN ph.p_1_9 WHEN 2 THEN ph.p_2_9 WHEN 3 THEN ph.p_3_9 END AS p_9,
+    CASE f.idx WHEN 1 THEN sh.p_1_9 WHEN 2 THEN sh.p_2_9 WHEN 3 THEN sh.p_3_9 END AS p_9,
     CASE f.idx WHEN 1 THEN ss.q_1_9 WHEN 2 THEN ss.q_2_9 WHEN 3 THEN ss.q_3_9 END AS q_9
   FROM (
     SELECT 1 AS idx, 1 AS name_order, 'age000' AS feature
@@ -159,7 +175,7 @@ profile AS (
     UNION ALL
     SELECT 3 AS idx, 2 AS name_order, 'gpo015' AS feature
   ) f
-  CROSS JOIN seed_size sz CROSS JOIN pop_stats_1 st CROSS JOIN seed_stats_1 ss CROSS JOIN pop_hist_1 ph
+  CROSS JOIN seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
 ),
 shares AS (
   SELECT
@@ -189,7 +205,7 @@ shares AS (
 divergence AS (
   -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features or too few seed values)
   SELECT
-    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_seed_found, sh.n_seed_ids,
+    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
     sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.persona,
     CASE WHEN sh.hi > sh.lo AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
@@ -205,30 +221,35 @@ selection AS (
     CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE PRECISION) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence / SUM(CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE PRECISION) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence END) OVER () END AS weight
   FROM ranked r
 ),
-weights_1 AS (
-  -- stage: select, the weights as one row; stops with a message when the job cannot go on
+checks AS (
+  -- stage: select, stops with a message when the job cannot go on
   SELECT
-    CAST(CASE WHEN NOT (c.seed_members_found > 0) THEN 'No seed id was found in the population table: check the seed and the id column.' WHEN NOT (c.features_selected > 0) THEN 'No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.' ELSE '1' END AS INT) AS checks_passed,
-    c.*
+    CAST(CASE WHEN NOT (c.seed_members_found > 0) THEN 'No seed id was found in the population table: check the seed and the id column.' WHEN NOT (c.features_selected > 0) THEN 'No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.' ELSE '1' END AS INT) AS checks_passed
   FROM (
-    SELECT
-      MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected,
-      MAX(CASE WHEN s.idx = 1 THEN s.weight END) AS w_1,
-      MAX(CASE WHEN s.idx = 2 THEN s.weight END) AS w_2,
-      MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3
+    SELECT MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
     FROM selection s
   ) c
 ),
+weights_1 AS (
+  -- stage: select, the weights as one row
+  SELECT
+    MAX(CASE WHEN s.idx = 1 THEN s.weight END) AS w_1,
+    MAX(CASE WHEN s.idx = 2 THEN s.weight END) AS w_2,
+    MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3
+  FROM selection s
+),
 distance_part_1 AS (
-  -- stage: rank, squared weighted distance to the persona (unselected features weigh 0)
+  -- stage: rank, squared weighted distance to the persona
   SELECT
     p."member_srl" AS customer_id,
-    ((CASE WHEN w.w_1 > 0 THEN POWER(w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1) / st.sd_1 - ss.pz_1), 2) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN POWER(w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2) / st.sd_2 - ss.pz_2), 2) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN POWER(w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3) / st.sd_3 - ss.pz_3), 2) ELSE 0 END) AS squared
+    ((CASE WHEN w.w_1 > 0 THEN (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1) / sh.sd_1 - ss.pz_1)) * (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1) / sh.sd_1 - ss.pz_1)) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2) / sh.sd_2 - ss.pz_2)) * (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2) / sh.sd_2 - ss.pz_2)) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3) / sh.sd_3 - ss.pz_3)) * (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3) / sh.sd_3 - ss.pz_3)) ELSE 0 END) AS squared
   FROM "mart"."population" p
-  CROSS JOIN pop_stats_1 st
+  CROSS JOIN pop_range_1 st
+  CROSS JOIN pop_hist_1 sh
   CROSS JOIN seed_stats_1 ss
   CROSS JOIN weights_1 w
-  WHERE w.checks_passed = 1
+  CROSS JOIN checks c
+  WHERE c.checks_passed = 1
 ),
 scored AS (
   -- stage: rank, weighted Euclidean distance to the persona

@@ -1,0 +1,107 @@
+"""Long (id, feature, value) tables, wide populations split over several tables, and
+profiling on a deterministic sample: on every engine, the same audience as the reference
+computed on the equivalent wide table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import datasets
+from helpers import assert_same_audience, assert_same_features, reference_for
+from lookalike_sql import Lookalike, Long, Seed, Wide
+from lookalike_sql.lint import lint
+from lookalike_sql.reference import sample_mask
+
+_loaded: set[tuple] = set()
+
+
+def load_sparse(engine) -> datasets.Dataset:
+    """The sparse dataset as a wide table, a long table with an ids table, two split
+    tables and a seed table (loaded once per engine)."""
+    dataset = datasets.sparse()
+    key = (engine.name, id(engine.connection))
+    if key not in _loaded:
+        frame, id_column = dataset.population, dataset.id_column
+        engine.load("sp_wide", frame)
+        engine.load("sp_long", datasets.to_long(dataset, datasets.SPARSE_FILLS))
+        engine.load("sp_ids", frame[[id_column]])
+        engine.load("sp_left", frame[[id_column, "age", "spend"]])
+        # the right-hand table lacks some customers: their orders/views/rare are NULL
+        engine.load("sp_right", frame[[id_column, "orders", "views", "rare"]].iloc[100:])
+        engine.load("sp_seed", pd.DataFrame({id_column: pd.Series(dataset.seed_ids, dtype="int64")}))
+        _loaded.add(key)
+    return dataset
+
+
+def long_population() -> Long:
+    return Long("sp_long", ids="sp_ids", fills=datasets.SPARSE_FILLS)
+
+
+def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, reference_frame=None, size=300, **reference_options):
+    """execute() and the single statement both give the reference's audience."""
+    if reference_frame is not None:
+        dataset = datasets.Dataset(dataset.name, reference_frame, dataset.seed_ids, dataset.params, dataset.id_column)
+    ref, distance_of = reference_for(dataset, size, **reference_options)
+    result = model.execute(engine.connection, Seed.table("sp_seed"), size)
+    assert_same_features(result.features, ref)
+    assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
+    assert (result.n_population, result.n_seed_found, result.n_profiled) == (ref.n_population, ref.n_seed_found, ref.n_profiled)
+    for step, sql in result.statements.items():
+        assert lint(sql, engine.name) == [], step
+    sql = model.sql(Seed.table("sp_seed"), size, dialect=engine.name, connection=engine.connection)
+    assert lint(sql, engine.name) == []
+    got = engine.query(sql)
+    got.columns = [dataset.id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, dataset.id_column)
+    return result, ref
+
+
+def test_long_table_equals_the_wide_table(engine):
+    dataset = load_sparse(engine)
+    wide_model = Lookalike("sp_wide", dataset.id_column, **dataset.params)
+    long_model = Lookalike(long_population(), dataset.id_column, **dataset.params)
+    wide_result, ref = check_both_paths(engine, wide_model, dataset)
+    long_result, _ = check_both_paths(engine, long_model, dataset)
+    assert long_result.audience[dataset.id_column].tolist() == wide_result.audience[dataset.id_column].tolist()
+    # customers without any row rank too: 100 of them, all at the same distance
+    assert long_result.n_population == len(dataset.population)
+    merged = long_result.features.merge(wide_result.features, on="feature", suffixes=("_long", "_wide"))
+    for column in ("lo", "hi", "mean", "std", "persona", "pop_count", "seed_count"):
+        pd.testing.assert_series_equal(merged[f"{column}_long"], merged[f"{column}_wide"], check_names=False, rtol=1e-9)
+
+
+def test_long_table_without_an_ids_table_ranks_the_ids_it_holds(engine):
+    dataset = load_sparse(engine)
+    long_rows = datasets.to_long(dataset, datasets.SPARSE_FILLS)
+    present = dataset.population[dataset.population[dataset.id_column].isin(long_rows[dataset.id_column])]
+    model = Lookalike(Long("sp_long", fills=datasets.SPARSE_FILLS), dataset.id_column, **dataset.params)
+    result, ref = check_both_paths(engine, model, dataset, reference_frame=present.reset_index(drop=True))
+    assert result.n_population == len(present) < len(dataset.population)
+
+
+def test_wide_population_split_over_two_tables(engine):
+    dataset = load_sparse(engine)
+    merged = dataset.population.copy()
+    merged.loc[merged.index[:100], ["orders", "views", "rare"]] = None  # absent from the right table
+    model = Lookalike(Wide("sp_left", "sp_right"), dataset.id_column, **dataset.params)
+    check_both_paths(engine, model, dataset, reference_frame=merged)
+
+
+@pytest.mark.parametrize("sample", [700, 0.3], ids=["count", "fraction"])
+def test_sampled_profile_is_deterministic_and_equals_the_reference(engine, sample):
+    dataset = load_sparse(engine)
+    model = Lookalike("sp_wide", dataset.id_column, sample=sample, **dataset.params)
+    first, ref = check_both_paths(engine, model, dataset, sample=sample)
+    expected = int(sample_mask(dataset.population[dataset.id_column], sample).sum())
+    assert first.n_profiled == ref.n_profiled == expected < len(dataset.population)
+    again = model.execute(engine.connection, Seed.table("sp_seed"), 300)
+    pd.testing.assert_frame_equal(again.features, first.features)
+    assert again.audience[dataset.id_column].tolist() == first.audience[dataset.id_column].tolist()
+
+
+def test_sampled_long_profile_equals_the_reference(engine):
+    dataset = load_sparse(engine)
+    model = Lookalike(long_population(), dataset.id_column, sample=900, **dataset.params)
+    result, ref = check_both_paths(engine, model, dataset, sample=900)
+    assert result.n_profiled == 900

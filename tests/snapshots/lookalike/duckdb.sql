@@ -81,7 +81,7 @@ pop_hist_1 AS (
   ) binned
 ),
 seed_stats_1 AS (
-  -- stage: profile, the seed members' histograms and mean standardized value (the persona)
+  -- stage: profile, the seed members' histograms and mean value (for the persona)
   SELECT
     COUNT(*) AS n_seed_found,
     COUNT(x_1) AS sn_1,
@@ -95,7 +95,7 @@ seed_stats_1 AS (
     count_if(raw_1 = 7) AS q_1_7,
     count_if(raw_1 = 8) AS q_1_8,
     count_if(raw_1 >= 9) AS q_1_9,
-    AVG(z_1) AS pz_1,
+    AVG(COALESCE(x_1, 0)) AS sm_1,
     COUNT(x_2) AS sn_2,
     count_if(raw_2 <= 0) AS q_2_0,
     count_if(raw_2 = 1) AS q_2_1,
@@ -107,7 +107,7 @@ seed_stats_1 AS (
     count_if(raw_2 = 7) AS q_2_7,
     count_if(raw_2 = 8) AS q_2_8,
     count_if(raw_2 >= 9) AS q_2_9,
-    AVG(z_2) AS pz_2,
+    AVG(COALESCE(x_2, 0)) AS sm_2,
     COUNT(x_3) AS sn_3,
     count_if(raw_3 <= 0) AS q_3_0,
     count_if(raw_3 = 1) AS q_3_1,
@@ -119,63 +119,55 @@ seed_stats_1 AS (
     count_if(raw_3 = 7) AS q_3_7,
     count_if(raw_3 = 8) AS q_3_8,
     count_if(raw_3 >= 9) AS q_3_9,
-    AVG(z_3) AS pz_3
+    AVG(COALESCE(x_3, 0)) AS sm_3
   FROM (
     SELECT
       CAST(p."age000" AS DOUBLE) AS x_1,
       FLOOR((CAST(p."age000" AS DOUBLE) - st.lo_1) / st.wd_1 * 10) AS raw_1,
-      (COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / NULLIF(sh.sd_1, 0) AS z_1,
       CAST(p."sex000" AS DOUBLE) AS x_2,
       FLOOR((CAST(p."sex000" AS DOUBLE) - st.lo_2) / st.wd_2 * 10) AS raw_2,
-      (COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / NULLIF(sh.sd_2, 0) AS z_2,
       CAST(p."gpo015" AS DOUBLE) AS x_3,
-      FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3,
-      (COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / NULLIF(sh.sd_3, 0) AS z_3
+      FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3
     FROM "mart"."population" p
     JOIN seed_ids s ON p."member_srl" = s.seed_id
     CROSS JOIN pop_range_1 st
-    CROSS JOIN pop_hist_1 sh
   ) seed_binned
 ),
 profile AS (
   -- stage: profile, one row per feature (the wide one-row results, unpivoted)
   SELECT
-    f.idx, f.name_order, f.feature, ps.n_population, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
-    CASE f.idx WHEN 1 THEN st.lo_1 WHEN 2 THEN st.lo_2 WHEN 3 THEN st.lo_3 END AS lo,
-    CASE f.idx WHEN 1 THEN st.hi_1 WHEN 2 THEN st.hi_2 WHEN 3 THEN st.hi_3 END AS hi,
-    CASE f.idx WHEN 1 THEN st.mu_1 WHEN 2 THEN st.mu_2 WHEN 3 THEN st.mu_3 END AS mean,
-    CASE f.idx WHEN 1 THEN sh.sd_1 WHEN 2 THEN sh.sd_2 WHEN 3 THEN sh.sd_3 END AS std,
-    CASE f.idx WHEN 1 THEN st.n_1 WHEN 2 THEN st.n_2 WHEN 3 THEN st.n_3 END AS pop_count,
-    CASE f.idx WHEN 1 THEN ss.sn_1 WHEN 2 THEN ss.sn_2 WHEN 3 THEN ss.sn_3 END AS seed_count,
-    CASE f.idx WHEN 1 THEN ss.pz_1 WHEN 2 THEN ss.pz_2 WHEN 3 THEN ss.pz_3 END AS persona,
-    CASE f.idx WHEN 1 THEN sh.p_1_0 WHEN 2 THEN sh.p_2_0 WHEN 3 THEN sh.p_3_0 END AS p_0,
-    CASE f.idx WHEN 1 THEN ss.q_1_0 WHEN 2 THEN ss.q_2_0 WHEN 3 THEN ss.q_3_0 END AS q_0,
-    CASE f.idx WHEN 1 THEN sh.p_1_1 WHEN 2 THEN sh.p_2_1 WHEN 3 THEN sh.p_3_1 END AS p_1,
-    CASE f.idx WHEN 1 THEN ss.q_1_1 WHEN 2 THEN ss.q_2_1 WHEN 3 THEN ss.q_3_1 END AS q_1,
-    CASE f.idx WHEN 1 THEN sh.p_1_2 WHEN 2 THEN sh.p_2_2 WHEN 3 THEN sh.p_3_2 END AS p_2,
-    CASE f.idx WHEN 1 THEN ss.q_1_2 WHEN 2 THEN ss.q_2_2 WHEN 3 THEN ss.q_3_2 END AS q_2,
-    CASE f.idx WHEN 1 THEN sh.p_1_3 WHEN 2 THEN sh.p_2_3 WHEN 3 THEN sh.p_3_3 END AS p_3,
-    CASE f.idx WHEN 1 THEN ss.q_1_3 WHEN 2 THEN ss.q_2_3 WHEN 3 THEN ss.q_3_3 END AS q_3,
-    CASE f.idx WHEN 1 THEN sh.p_1_4 WHEN 2 THEN sh.p_2_4 WHEN 3 THEN sh.p_3_4 END AS p_4,
-    CASE f.idx WHEN 1 THEN ss.q_1_4 WHEN 2 THEN ss.q_2_4 WHEN 3 THEN ss.q_3_4 END AS q_4,
-    CASE f.idx WHEN 1 THEN sh.p_1_5 WHEN 2 THEN sh.p_2_5 WHEN 3 THEN sh.p_3_5 END AS p_5,
-    CASE f.idx WHEN 1 THEN ss.q_1_5 WHEN 2 THEN ss.q_2_5 WHEN 3 THEN ss.q_3_5 END AS q_5,
-    CASE f.idx WHEN 1 THEN sh.p_1_6 WHEN 2 THEN sh.p_2_6 WHEN 3 THEN sh.p_3_6 END AS p_6,
-    CASE f.idx WHEN 1 THEN ss.q_1_6 WHEN 2 THEN ss.q_2_6 WHEN 3 THEN ss.q_3_6 END AS q_6,
-    CASE f.idx WHEN 1 THEN sh.p_1_7 WHEN 2 THEN sh.p_2_7 WHEN 3 THEN sh.p_3_7 END AS p_7,
-    CASE f.idx WHEN 1 THEN ss.q_1_7 WHEN 2 THEN ss.q_2_7 WHEN 3 THEN ss.q_3_7 END AS q_7,
-    CASE f.idx WHEN 1 THEN sh.p_1_8 WHEN 2 THEN sh.p_2_8 WHEN 3 THEN sh.p_3_8 END AS p_8,
-    CASE f.idx WHEN 1 THEN ss.q_1_8 WHEN 2 THEN ss.q_2_8 WHEN 3 THEN ss.q_3_8 END AS q_8,
-    CASE f.idx WHEN 1 THEN sh.p_1_9 WHEN 2 THEN sh.p_2_9 WHEN 3 THEN sh.p_3_9 END AS p_9,
-    CASE f.idx WHEN 1 THEN ss.q_1_9 WHEN 2 THEN ss.q_2_9 WHEN 3 THEN ss.q_3_9 END AS q_9
-  FROM (
-    SELECT 1 AS idx, 1 AS name_order, 'age000' AS feature
-    UNION ALL
-    SELECT 2 AS idx, 3 AS name_order, 'sex000' AS feature
-    UNION ALL
-    SELECT 3 AS idx, 2 AS name_order, 'gpo015' AS feature
-  ) f
-  CROSS JOIN seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
+    unnest([1, 2, 3]) AS idx,
+    unnest([1, 3, 2]) AS name_order,
+    unnest(['age000', 'sex000', 'gpo015']) AS feature,
+    ps.n_population, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
+    unnest([st.lo_1, st.lo_2, st.lo_3]) AS lo,
+    unnest([st.hi_1, st.hi_2, st.hi_3]) AS hi,
+    unnest([st.mu_1, st.mu_2, st.mu_3]) AS mean,
+    unnest([sh.sd_1, sh.sd_2, sh.sd_3]) AS std,
+    unnest([st.n_1, st.n_2, st.n_3]) AS pop_count,
+    unnest([ss.sn_1, ss.sn_2, ss.sn_3]) AS seed_count,
+    unnest([ss.sm_1, ss.sm_2, ss.sm_3]) AS seed_mean,
+    unnest([sh.p_1_0, sh.p_2_0, sh.p_3_0]) AS p_0,
+    unnest([ss.q_1_0, ss.q_2_0, ss.q_3_0]) AS q_0,
+    unnest([sh.p_1_1, sh.p_2_1, sh.p_3_1]) AS p_1,
+    unnest([ss.q_1_1, ss.q_2_1, ss.q_3_1]) AS q_1,
+    unnest([sh.p_1_2, sh.p_2_2, sh.p_3_2]) AS p_2,
+    unnest([ss.q_1_2, ss.q_2_2, ss.q_3_2]) AS q_2,
+    unnest([sh.p_1_3, sh.p_2_3, sh.p_3_3]) AS p_3,
+    unnest([ss.q_1_3, ss.q_2_3, ss.q_3_3]) AS q_3,
+    unnest([sh.p_1_4, sh.p_2_4, sh.p_3_4]) AS p_4,
+    unnest([ss.q_1_4, ss.q_2_4, ss.q_3_4]) AS q_4,
+    unnest([sh.p_1_5, sh.p_2_5, sh.p_3_5]) AS p_5,
+    unnest([ss.q_1_5, ss.q_2_5, ss.q_3_5]) AS q_5,
+    unnest([sh.p_1_6, sh.p_2_6, sh.p_3_6]) AS p_6,
+    unnest([ss.q_1_6, ss.q_2_6, ss.q_3_6]) AS q_6,
+    unnest([sh.p_1_7, sh.p_2_7, sh.p_3_7]) AS p_7,
+    unnest([ss.q_1_7, ss.q_2_7, ss.q_3_7]) AS q_7,
+    unnest([sh.p_1_8, sh.p_2_8, sh.p_3_8]) AS p_8,
+    unnest([ss.q_1_8, ss.q_2_8, ss.q_3_8]) AS q_8,
+    unnest([sh.p_1_9, sh.p_2_9, sh.p_3_9]) AS p_9,
+    unnest([ss.q_1_9, ss.q_2_9, ss.q_3_9]) AS q_9
+  FROM seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
 ),
 shares AS (
   SELECT
@@ -206,7 +198,8 @@ divergence AS (
   -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features or too few seed values)
   SELECT
     sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
-    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.persona,
+    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count,
+    (sh.seed_mean - sh.mean) / NULLIF(sh.std, 0) AS persona,
     CASE WHEN sh.hi > sh.lo AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
@@ -231,22 +224,24 @@ checks AS (
   ) c
 ),
 weights_1 AS (
-  -- stage: select, the weights as one row
+  -- stage: select, the weights and personas as one row
   SELECT
     MAX(CASE WHEN s.idx = 1 THEN s.weight END) AS w_1,
+    MAX(CASE WHEN s.idx = 1 THEN s.persona END) AS pz_1,
     MAX(CASE WHEN s.idx = 2 THEN s.weight END) AS w_2,
-    MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3
+    MAX(CASE WHEN s.idx = 2 THEN s.persona END) AS pz_2,
+    MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3,
+    MAX(CASE WHEN s.idx = 3 THEN s.persona END) AS pz_3
   FROM selection s
 ),
 distance_part_1 AS (
   -- stage: rank, squared weighted distance to the persona
   SELECT
     p."member_srl" AS customer_id,
-    ((CASE WHEN w.w_1 > 0 THEN (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - ss.pz_1)) * (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - ss.pz_1)) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - ss.pz_2)) * (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - ss.pz_2)) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - ss.pz_3)) * (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - ss.pz_3)) ELSE 0 END) AS squared
+    ((CASE WHEN w.w_1 > 0 THEN (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - w.pz_1)) * (w.w_1 * ((COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - w.pz_1)) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - w.pz_2)) * (w.w_2 * ((COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - w.pz_2)) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - w.pz_3)) * (w.w_3 * ((COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - w.pz_3)) ELSE 0 END) AS squared
   FROM "mart"."population" p
   CROSS JOIN pop_range_1 st
   CROSS JOIN pop_hist_1 sh
-  CROSS JOIN seed_stats_1 ss
   CROSS JOIN weights_1 w
   CROSS JOIN checks c
   WHERE c.checks_passed = 1

@@ -6,7 +6,9 @@ pandas/NumPy way, with growth in customers and features and the 1,805-feature lo
 
 Generated data is kept in bench/data/ (one DuckDB file per table shape) so that a rerun
 measures only the jobs. Every measurement runs in its own process, which reports its
-wall time and its peak resident memory (ru_maxrss), so each peak belongs to one run.
+wall time and its peak resident memory (VmHWM), so each peak belongs to one run. A
+fresh process also means DuckDB's buffers start cold for every run (the OS page cache is
+warm after the first), the same for the floor, the job and the peer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -132,8 +133,17 @@ def run_one(spec: dict) -> dict:
         out["fetch"] = round(time.perf_counter() - started, 3)
         reference_lookalike(population, "id", seed_ids, AUDIENCE_SIZE, max_features=20)
     out["seconds"] = time.perf_counter() - started
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_memory_mb()
     return out
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it starts afresh at
+    exec, so it does not inherit the parent's peak from generating the data)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status: this benchmark measures memory on Linux only")
 
 
 def measure(spec: dict, repeat: int = 1) -> dict:
@@ -180,7 +190,7 @@ def main() -> None:
     add("1. job, profile on a 10% sample (fraction form)", {"kind": "job", "path": base, "sample": 0.1}, repeat=2)
     peer = add(f"2. pandas/NumPy peer (fetch + compute), {n1:,} x 200", {"kind": "pandas", "path": base})
     for k in (5, 50):
-        add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample})
+        add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample}, repeat=2)
 
     growth = {}
     for n in (100_000 // scale, 4_000_000 // scale):
@@ -203,7 +213,7 @@ def main() -> None:
     for label, result, _ in rows:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in result.get("steps", {}).items())
         if "fetch" in result:
-            steps = f"fetch {result['fetch']:.2f}"
+            steps = f"fetch {result['fetch']:.2f}, compute {result['seconds'] - result['fetch']:.2f}"
         print(f"| {label} | {result['seconds']:.2f} | {result['peak_mb']:,.0f} | {steps} |")
     print()
     print(f"- job / floor: full profile {job_full['seconds'] / floor['seconds']:.1f}x, "

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import datasets
-from lookalike_sql import InputError, Lookalike, Seed
+from lookalike_sql import InputError, Long, Lookalike, Seed, Wide
 from lookalike_sql.dialects import get_dialect
 
 
@@ -156,3 +156,42 @@ def test_population_frame_is_unchanged(con):
     Lookalike("pop", "customer_id", min_count=10, threshold=0.001).execute(con, Seed.table("seed"), 50)
     after = con.execute("SELECT * FROM pop ORDER BY customer_id").fetchdf()
     pd.testing.assert_frame_equal(before, after)
+
+
+@pytest.mark.parametrize(
+    "make, pattern",
+    [
+        (lambda: Lookalike("pop", "customer_id", sample=0), "sample 0 must be at least 1 customer"),
+        (lambda: Lookalike("pop", "customer_id", sample=1.5), r"sample fraction 1.5 must lie in \(0, 1\]"),
+        (lambda: Lookalike("pop", "customer_id", sample="ten"), "sample 'ten' is not a number"),
+        (lambda: Lookalike(["a", "b"], "customer_id"), r"pass 'table', Wide\('a', 'b'\)"),
+        (lambda: Long("values", fill=float("nan")), "fill must be a finite number or None"),
+        (lambda: Long("values", fills={"age": "zero"}), r"fills\['age'\] must be a finite number"),
+        (lambda: Long("values", feature_column="v", value_column="v"), "feature and value columns must differ"),
+        (lambda: Wide(), "needs at least one table name"),
+        (lambda: Lookalike(Long("values", fills={"x": 1.0}), "id", features=["age"]).sql(Seed.ids([1]), 5), "fills names 'x'"),
+        (lambda: Lookalike(Wide("a", "b"), "id", features=["x"]).sql(Seed.ids([1]), 5), "needs a connection to find each feature's table"),
+        (lambda: Lookalike(Long("values"), "id").sql(Seed.ids([1]), 5), "features of a long table are unknown without a connection"),
+    ],
+)
+def test_bad_layouts_and_samples(make, pattern):
+    with pytest.raises(InputError, match=pattern) as exc:
+        make()
+    one_line(exc)
+
+
+def test_bad_long_and_split_tables(con):
+    con.execute("CREATE OR REPLACE TABLE long_rows AS SELECT customer_id, 'age' AS feature, CAST(age AS DOUBLE) AS value FROM pop")
+    con.execute("CREATE OR REPLACE TABLE more AS SELECT customer_id, spend FROM pop")
+    seed = Seed.table("seed")
+    cases = [
+        (Lookalike(Long("long_rows", value_column="amount"), "customer_id"), "has no value column 'amount'"),
+        (Lookalike(Long("long_rows", ids="seed", fills={"nope": 0.0}), "customer_id"), "fills names 'nope', which"),
+        (Lookalike(Long("long_rows", ids="more"), "member"), "has no id column 'member'"),
+        (Lookalike(Wide("pop", "more"), "customer_id"), "column 'spend' is in both"),
+        (Lookalike(Wide("pop", "more"), "customer_id", features=["age", "nope"]), "feature column 'nope' is not in table"),
+    ]
+    for model, pattern in cases:
+        with pytest.raises(InputError, match=pattern) as exc:
+            model.execute(con, seed, 10)
+        one_line(exc)

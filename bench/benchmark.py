@@ -192,12 +192,16 @@ def main() -> None:
     for k in (5, 50):
         add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample}, repeat=2)
 
-    growth = {}
+    growth = {(n1, 200): job_full}
+    floors = {n1: floor}
+    sampled = {n1: job_sampled}
     for n in (100_000 // scale, 4_000_000 // scale):
-        growth[(n, 200)] = add(f"3. job, {n:,} x 200", {"kind": "job", "path": str(wide_file(n, 200))})
+        path = str(wide_file(n, 200))
+        floors[n] = add(f"3. floor, {n:,} x 200", {"kind": "floor", "path": path}, repeat=2)
+        growth[(n, 200)] = add(f"3. job, full profile, {n:,} x 200", {"kind": "job", "path": path})
+        sampled[n] = add(f"3. job, profile on {args.sample:,} sampled, {n:,} x 200", {"kind": "job", "path": path, "sample": args.sample})
     for k in (50, 800):
-        growth[(n1, k)] = add(f"3. job, {n1:,} x {k}", {"kind": "job", "path": str(wide_file(n1, k))})
-    growth[(n1, 200)] = job_full
+        growth[(n1, k)] = add(f"3. job, full profile, {n1:,} x {k}", {"kind": "job", "path": str(wide_file(n1, k))})
 
     long_path = str(long_file(n1))
     add(f"4. long layout, {n1:,} x 1,805 (full profile)", {"kind": "job", "path": long_path, "long": True})
@@ -226,6 +230,9 @@ def main() -> None:
         time_ratio = growth[large]["seconds"] / growth[small]["seconds"]
         steps.append(f"{small[0]:,} x {small[1]} -> {large[0]:,} x {large[1]}: {time_ratio:.1f}x time for {size_ratio:.0f}x data = {time_ratio / size_ratio:.2f}")
     print("- growth (time ratio / data ratio; 1.00 = linear, target <= 1.3): " + "; ".join(steps))
+    print("- job / floor by population size (full profile; sampled profile): " + "; ".join(
+        f"{n:,}: {growth[(n, 200)]['seconds'] / floors[n]['seconds']:.1f}x; {sampled[n]['seconds'] / floors[n]['seconds']:.1f}x"
+        for n in sorted(floors)))
 
 if __name__ == "__main__":
     main()

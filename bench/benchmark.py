@@ -42,7 +42,7 @@ def wide_file(n: int, k: int) -> Path:
     columns = []
     for j in range(k):
         informative = j < INFORMATIVE
-        share = f"CASE WHEN is_seed THEN 0.6 ELSE 0.3 END" if informative else "0.3"
+        share = "CASE WHEN is_seed THEN 0.6 ELSE 0.3 END" if informative else "0.3"
         scale = f"CASE WHEN is_seed THEN {2 + j % 3} ELSE 1 END" if informative else "1"
         columns.append(f"CASE WHEN random() < {share} THEN round(abs({normal} * {1 + j % 7}) * 10 * {scale}, 2) ELSE 0 END AS f{j:03d}")
     partial = path.with_suffix(".partial")
@@ -110,7 +110,7 @@ def run_one(spec: dict) -> dict:
     import duckdb
 
     sys.path.insert(0, str(HERE.parent))
-    from lookalike_sql import Lookalike, Long, Seed
+    from lookalike_sql import Long, Lookalike, Seed
 
     con = duckdb.connect(spec["path"], read_only=True)
     con.execute(f"SET threads = {os.cpu_count()}")

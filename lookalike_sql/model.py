@@ -151,7 +151,7 @@ class Lookalike:
             t0 = time.perf_counter()
             try:
                 frame = warehouse.fetch(sql)
-            except Exception as exc:  # noqa: BLE001 - re-raised with the step and dialect named
+            except Exception as exc:
                 raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}") from exc
             seconds[step] = time.perf_counter() - t0
             return frame
@@ -386,7 +386,7 @@ def _long_context(d: Dialect, population: Long, id_column: str) -> dict[str, Any
     }
 
 
-def _sample_context(sample: int | float | None) -> dict[str, Any]:
+def _sample_context(sample: float | None) -> dict[str, Any]:
     if sample is None:
         return {"kind": "all"}
     if isinstance(sample, float):

@@ -42,8 +42,8 @@ the ranking always use every customer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +97,7 @@ def sample_threshold(fraction: float) -> str:
     return format(min(int(fraction * 16**8), 16**8 - 1), "08x")
 
 
-def sample_mask(ids, sample: int | float | None) -> np.ndarray:
+def sample_mask(ids, sample: float | None) -> np.ndarray:
     """Which customers a ``sample`` keeps (True for all when ``sample`` is None)."""
     ids = np.asarray(ids, dtype=object)
     if sample is None:
@@ -165,7 +165,7 @@ def reference_lookalike(
     bins: int = 10,
     min_count: int = 30,
     exclude_seed: bool = False,
-    sample: int | float | None = None,
+    sample: float | None = None,
 ) -> ReferenceResult:
     """Compute a lookalike audience of ``size`` customers (see module docstring)."""
     # ---- argument checks ------------------------------------------------
@@ -292,7 +292,7 @@ def reference_lookalike(
     return ReferenceResult(
         audience=audience,
         features=features_df,
-        n_population=int(len(population)),
+        n_population=len(population),
         n_seed_found=n_seed_found,
         n_profiled=int(profiled.sum()),
     )

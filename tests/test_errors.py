@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import datasets
 import duckdb
 import pandas as pd
 import pytest
 
-import datasets
 from lookalike_sql import InputError, Long, Lookalike, Seed, Wide
 from lookalike_sql.dialects import get_dialect
 

@@ -4,12 +4,12 @@ computed on the equivalent wide table."""
 
 from __future__ import annotations
 
+import datasets
 import pandas as pd
 import pytest
-
-import datasets
 from helpers import assert_same_audience, assert_same_features, reference_for
-from lookalike_sql import Lookalike, Long, Seed, Wide
+
+from lookalike_sql import Long, Lookalike, Seed, Wide
 from lookalike_sql.lint import lint
 from lookalike_sql.reference import sample_mask
 
@@ -61,7 +61,7 @@ def test_long_table_equals_the_wide_table(engine):
     dataset = load_sparse(engine)
     wide_model = Lookalike("sp_wide", dataset.id_column, **dataset.params)
     long_model = Lookalike(long_population(), dataset.id_column, **dataset.params)
-    wide_result, ref = check_both_paths(engine, wide_model, dataset)
+    wide_result, _ = check_both_paths(engine, wide_model, dataset)
     long_result, _ = check_both_paths(engine, long_model, dataset)
     assert long_result.audience[dataset.id_column].tolist() == wide_result.audience[dataset.id_column].tolist()
     # customers without any row rank too: 100 of them, all at the same distance
@@ -76,7 +76,7 @@ def test_long_table_without_an_ids_table_ranks_the_ids_it_holds(engine):
     long_rows = datasets.to_long(dataset, datasets.SPARSE_FILLS)
     present = dataset.population[dataset.population[dataset.id_column].isin(long_rows[dataset.id_column])]
     model = Lookalike(Long("sp_long", fills=datasets.SPARSE_FILLS), dataset.id_column, **dataset.params)
-    result, ref = check_both_paths(engine, model, dataset, reference_frame=present.reset_index(drop=True))
+    result, _ = check_both_paths(engine, model, dataset, reference_frame=present.reset_index(drop=True))
     assert result.n_population == len(present) < len(dataset.population)
 
 
@@ -103,5 +103,5 @@ def test_sampled_profile_is_deterministic_and_equals_the_reference(engine, sampl
 def test_sampled_long_profile_equals_the_reference(engine):
     dataset = load_sparse(engine)
     model = Lookalike(long_population(), dataset.id_column, sample=900, **dataset.params)
-    result, ref = check_both_paths(engine, model, dataset, sample=900)
+    result, _ = check_both_paths(engine, model, dataset, sample=900)
     assert result.n_profiled == 900

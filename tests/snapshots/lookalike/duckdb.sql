@@ -128,11 +128,9 @@ seed_stats_1 AS (
       FLOOR((CAST(p."sex000" AS DOUBLE) - st.lo_2) / st.wd_2 * 10) AS raw_2,
       CAST(p."gpo015" AS DOUBLE) AS x_3,
       FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3
-    FROM (
-      -- the seed's rows first, then the one-row statistics (DuckDB would otherwise join
-      -- the statistics to every customer before the seed)
-      SELECT * FROM "mart"."population" seed_rows WHERE seed_rows."member_srl" IN (SELECT seed_id FROM seed_ids)
-    ) p
+    -- the seed's rows first, then the one-row statistics (DuckDB would otherwise join the
+    -- statistics to every customer before the seed)
+    FROM (SELECT * FROM "mart"."population" seed_rows WHERE seed_rows."member_srl" IN (SELECT seed_id FROM seed_ids)) p
     CROSS JOIN pop_range_1 st
   ) seed_binned
 ),

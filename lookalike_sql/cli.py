@@ -153,8 +153,9 @@ def write_outputs(out: Path, result: Any) -> dict[str, Path]:
 
 
 def _summary(result: Any, written: dict[str, Path]) -> None:
+    profiled = "" if result.n_profiled == result.n_population else f" (profiled on a sample of {result.n_profiled:,})"
     print(
-        f"population {result.n_population:,}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
+        f"population {result.n_population:,}{profiled}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
         f"audience {len(result.audience):,}"
     )
     from .catalogue import readable_name

@@ -104,7 +104,7 @@ def test_installed_script_runs_demo(tmp_path):
     assert "profiling" in result.stderr
 
 
-def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_path):
+def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_path, capsys):
     """The demo population as (id, feature, value) rows without its zeros (NULLs stay as
     NULL rows), profiled on a half sample: the wide table's audience with the same sample."""
     path, seed_file = demo_db
@@ -123,4 +123,5 @@ def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_
     wide = pd.read_csv(tmp_path / "wide" / "lookalike.csv")
     long = pd.read_csv(tmp_path / "long" / "lookalike.csv")
     assert long["member_srl"].tolist() == wide["member_srl"].tolist()
+    assert "profiled on a sample of" in capsys.readouterr().out
     pd.testing.assert_frame_equal(long, wide, check_exact=False, rtol=1e-9)

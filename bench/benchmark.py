@@ -14,30 +14,47 @@ warm after the first), the same for the floor, the job and the peer.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-SEED_SIZE, AUDIENCE_SIZE = 20_000, 30_000
+SEED_SIZE, AUDIENCE_SIZE = 20_000, 30_000  # the seed is a fifth of smaller (--quick) populations
 INFORMATIVE = 40  # features whose distribution differs for the seed
 
 
 # ----------------------------------------------------------------------------- data
+@contextlib.contextmanager
+def building(path: Path) -> Iterator[Any]:
+    """A DuckDB connection to `path`.partial, renamed to `path` once the block succeeds
+    (an interrupted build leaves no half-made file behind)."""
+    import duckdb
+
+    DATA.mkdir(exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    con = duckdb.connect(str(partial))
+    con.execute("SELECT setseed(0.42)")
+    yield con
+    con.close()
+    partial.rename(path)
+
+
 def wide_file(n: int, k: int) -> Path:
     """A DuckDB file with `pop` (id + k features, about 30% non-zero) and `seed`."""
     path = DATA / f"wide_{n}x{k}.duckdb"
     if path.exists():
         return path
-    import duckdb
-
-    DATA.mkdir(exist_ok=True)
-    step = n // SEED_SIZE
+    seed_size = min(SEED_SIZE, n // 5)
+    step = n // seed_size
     normal = "(sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random()))"
     columns = []
     for j in range(k):
@@ -45,14 +62,9 @@ def wide_file(n: int, k: int) -> Path:
         share = "CASE WHEN is_seed THEN 0.6 ELSE 0.3 END" if informative else "0.3"
         scale = f"CASE WHEN is_seed THEN {2 + j % 3} ELSE 1 END" if informative else "1"
         columns.append(f"CASE WHEN random() < {share} THEN round(abs({normal} * {1 + j % 7}) * 10 * {scale}, 2) ELSE 0 END AS f{j:03d}")
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
-    con.execute("SELECT setseed(0.42)")
-    con.execute(f"CREATE TABLE pop AS SELECT id, {', '.join(columns)} FROM (SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n}))")
-    con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({SEED_SIZE})")
-    con.close()
-    partial.rename(path)
+    with building(path) as con:
+        con.execute(f"CREATE TABLE pop AS SELECT id, {', '.join(columns)} FROM (SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n}))")
+        con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({seed_size})")
     return path
 
 
@@ -64,43 +76,36 @@ def long_file(n: int) -> Path:
     path = DATA / f"long_{n}.duckdb"
     if path.exists():
         return path
-    import duckdb
-
-    DATA.mkdir(exist_ok=True)
-    step = n // SEED_SIZE
+    seed_size = min(SEED_SIZE, n // 5)
+    step = n // seed_size
     metrics = [f"m{i:02d}" for i in range(17)]
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
-    con.execute("SELECT setseed(0.42)")
-    con.execute(f"CREATE TABLE customers AS SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n})")
-    con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({SEED_SIZE})")
-    # active (customer, category) pairs: about 2.5 per customer
-    con.execute(
-        """CREATE TEMP TABLE active AS
-        SELECT DISTINCT id, is_seed,
-               CASE WHEN is_seed AND random() < 0.7 THEN CAST(floor(random() * 5) AS INT)
-                    ELSE CAST(floor(random() * 106) AS INT) END AS category
-        FROM (SELECT id, is_seed, unnest(range(CAST(floor(-ln(random() + 1e-12) * 2.5) AS INT) + 1)) FROM customers)"""
-    )
-    metric_rows = ", ".join(f"('{m}', {i})" for i, m in enumerate(metrics))
-    con.execute(
-        f"""CREATE TABLE feature_values AS
-        SELECT id, feature, value FROM (
-          SELECT a.id, m.metric || lpad(CAST(a.category AS VARCHAR), 3, '0') AS feature,
-                 round(abs((sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random()))) * (1 + m.k) * CASE WHEN a.is_seed THEN 2 ELSE 1 END, 2) AS value
-          FROM active a CROSS JOIN (VALUES {metric_rows}) m(metric, k)
-          UNION ALL
-          SELECT id, 'age000', CAST(20 + floor(random() * 50) - CASE WHEN is_seed THEN 8 ELSE 0 END AS DOUBLE) FROM customers
-          UNION ALL
-          SELECT id, 'sex000', CAST(random() < CASE WHEN is_seed THEN 0.9 ELSE 0.5 END AS DOUBLE) FROM customers
-          UNION ALL
-          SELECT id, 'aay000', round(random() * 3000, 0) FROM customers
-        ) ORDER BY feature, id"""
-    )
-    con.execute("ALTER TABLE customers DROP COLUMN is_seed")
-    con.close()
-    partial.rename(path)
+    with building(path) as con:
+        con.execute(f"CREATE TABLE customers AS SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n})")
+        con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({seed_size})")
+        # active (customer, category) pairs: about 2.5 per customer
+        con.execute(
+            """CREATE TEMP TABLE active AS
+            SELECT DISTINCT id, is_seed,
+                   CASE WHEN is_seed AND random() < 0.7 THEN CAST(floor(random() * 5) AS INT)
+                        ELSE CAST(floor(random() * 106) AS INT) END AS category
+            FROM (SELECT id, is_seed, unnest(range(CAST(floor(-ln(random() + 1e-12) * 2.5) AS INT) + 1)) FROM customers)"""
+        )
+        metric_rows = ", ".join(f"('{m}', {i})" for i, m in enumerate(metrics))
+        con.execute(
+            f"""CREATE TABLE feature_values AS
+            SELECT id, feature, value FROM (
+              SELECT a.id, m.metric || lpad(CAST(a.category AS VARCHAR), 3, '0') AS feature,
+                     round(abs((sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random()))) * (1 + m.k) * CASE WHEN a.is_seed THEN 2 ELSE 1 END, 2) AS value
+              FROM active a CROSS JOIN (VALUES {metric_rows}) m(metric, k)
+              UNION ALL
+              SELECT id, 'age000', CAST(20 + floor(random() * 50) - CASE WHEN is_seed THEN 8 ELSE 0 END AS DOUBLE) FROM customers
+              UNION ALL
+              SELECT id, 'sex000', CAST(random() < CASE WHEN is_seed THEN 0.9 ELSE 0.5 END AS DOUBLE) FROM customers
+              UNION ALL
+              SELECT id, 'aay000', round(random() * 3000, 0) FROM customers
+            ) ORDER BY feature, id"""
+        )
+        con.execute("ALTER TABLE customers DROP COLUMN is_seed")
     return path
 
 

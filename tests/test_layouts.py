@@ -80,12 +80,19 @@ def test_long_table_without_an_ids_table_ranks_the_ids_it_holds(engine):
     assert result.n_population == len(present) < len(dataset.population)
 
 
-def test_wide_population_split_over_two_tables(engine):
+@pytest.mark.parametrize("sample", [None, 700], ids=["everyone", "sampled"])
+def test_wide_population_split_over_two_tables(engine, sample):
     dataset = load_sparse(engine)
     merged = dataset.population.copy()
     merged.loc[merged.index[:100], ["orders", "views", "rare"]] = None  # absent from the right table
-    model = Lookalike(Wide("sp_left", "sp_right"), dataset.id_column, **dataset.params)
-    check_both_paths(engine, model, dataset, reference_frame=merged)
+    model = Lookalike(Wide("sp_left", "sp_right"), dataset.id_column, sample=sample, **dataset.params)
+    check_both_paths(engine, model, dataset, reference_frame=merged, sample=sample)
+    # the seed as Python ids, inlined against the joined tables
+    reference_dataset = datasets.Dataset(dataset.name, merged, dataset.seed_ids, dataset.params, dataset.id_column)
+    ref, distance_of = reference_for(reference_dataset, 300, sample=sample)
+    got = engine.query(model.sql(Seed.ids(dataset.seed_ids), 300, dialect=engine.name, connection=engine.connection))
+    got.columns = [dataset.id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, dataset.id_column)
 
 
 @pytest.mark.parametrize("sample", [700, 0.3], ids=["count", "fraction"])

@@ -38,18 +38,19 @@ def long_population() -> Long:
     return Long("sp_long", ids="sp_ids", fills=datasets.SPARSE_FILLS)
 
 
-def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, reference_frame=None, size=300, **reference_options):
+def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, reference_frame=None, size=300, seed=None, exclude_seed=False, **reference_options):
     """execute() and the single statement both give the reference's audience."""
     if reference_frame is not None:
         dataset = datasets.Dataset(dataset.name, reference_frame, dataset.seed_ids, dataset.params, dataset.id_column)
-    ref, distance_of = reference_for(dataset, size, **reference_options)
-    result = model.execute(engine.connection, Seed.table("sp_seed"), size)
+    seed = seed or Seed.table("sp_seed")
+    ref, distance_of = reference_for(dataset, size, exclude_seed=exclude_seed, **reference_options)
+    result = model.execute(engine.connection, seed, size, exclude_seed=exclude_seed)
     assert_same_features(result.features, ref)
     assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
     assert (result.n_population, result.n_seed_found, result.n_profiled) == (ref.n_population, ref.n_seed_found, ref.n_profiled)
     for step, sql in result.statements.items():
         assert lint(sql, engine.name) == [], step
-    sql = model.sql(Seed.table("sp_seed"), size, dialect=engine.name, connection=engine.connection)
+    sql = model.sql(seed, size, exclude_seed=exclude_seed, dialect=engine.name, connection=engine.connection)
     assert lint(sql, engine.name) == []
     got = engine.query(sql)
     got.columns = [dataset.id_column, "rank", "distance"]
@@ -112,3 +113,20 @@ def test_sampled_long_profile_equals_the_reference(engine):
     model = Lookalike(long_population(), dataset.id_column, sample=900, **dataset.params)
     result, _ = check_both_paths(engine, model, dataset, sample=900)
     assert result.n_profiled == 900
+
+
+@pytest.mark.parametrize("seed_kind", ["ids", "query"])
+def test_long_table_with_other_seeds_and_exclusion(engine, seed_kind):
+    """Python ids (inlined) or a query as the seed, the seed excluded, a fractional sample."""
+    dataset = load_sparse(engine)
+    if seed_kind == "ids":
+        seed, population = Seed.ids(dataset.seed_ids), long_population()
+    else:
+        seed, population = Seed.query(f"SELECT {dataset.id_column} FROM sp_seed"), Long("sp_long", fills=datasets.SPARSE_FILLS)
+    frame = dataset.population
+    if population.ids is None:  # the population is the ids the long table holds
+        rows = datasets.to_long(dataset, datasets.SPARSE_FILLS)
+        frame = frame[frame[dataset.id_column].isin(rows[dataset.id_column])].reset_index(drop=True)
+    model = Lookalike(population, dataset.id_column, sample=0.5, **dataset.params)
+    result, _ = check_both_paths(engine, model, dataset, reference_frame=frame, seed=seed, exclude_seed=True, sample=0.5)
+    assert not set(result.audience[dataset.id_column]) & set(dataset.seed_ids)

@@ -42,6 +42,11 @@ class Column:
     def is_numeric(self) -> bool:
         return is_numeric_type(self.type_name)
 
+    @property
+    def is_double(self) -> bool:
+        """Already the 8-byte float, so the SQL can read it without a CAST."""
+        return self.type_name.strip().lower() in {"double", "double precision", "float8"}
+
 
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()

@@ -219,7 +219,7 @@ class Lookalike:
             layout = _long_context(d, population, self.id_column)
             group_size = len(features)  # rows, not columns: no column limit applies
         else:
-            columns_by_table = self._resolve_wide_columns(population, warehouse)
+            columns_by_table, doubles = self._resolve_wide_columns(population, warehouse)
             features = [name for names in columns_by_table.values() for name in names] if columns_by_table else list(self.features or [])
             layout = _wide_context(d, population, self.id_column, columns_by_table)
             group_size = _group_size(d, self.bins)
@@ -227,6 +227,7 @@ class Lookalike:
         feature_context = []
         for i, name in enumerate(features, start=1):
             f = {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "name_sql": d.string_literal(name)}
+            f["is_double"] = isinstance(population, Wide) and name in doubles  # read without a CAST
             f["row"] = [str(i), str(name_order[name]), f["name_sql"]]  # its row in the features table
             if isinstance(population, Long):
                 fill = population.fill_of(name)
@@ -252,9 +253,10 @@ class Lookalike:
             "min_count": self.min_count,
         }
 
-    def _resolve_wide_columns(self, population: Wide, warehouse: Warehouse | None) -> dict[TableKey, list[str]]:
+    def _resolve_wide_columns(self, population: Wide, warehouse: Warehouse | None) -> tuple[dict[TableKey, list[str]], set[str]]:
         """The feature columns of each table of a wide population (empty when there is no
-        connection and one table: the features are then the model's list)."""
+        connection and one table: the features are then the model's list), and those
+        already of the 8-byte float type."""
         if warehouse is None:
             if len(population.tables) > 1:
                 raise InputError(
@@ -265,10 +267,11 @@ class Lookalike:
                 raise InputError(
                     "the features are unknown without a connection: pass features=[...] (--features) or a connection (--url)"
                 )
-            return {}
+            return {}, set()
         wanted = set(self.features) if self.features is not None else None
         found: dict[TableKey, list[str]] = {}
         owner: dict[str, str] = {}
+        doubles: set[str] = set()
         for table in population.tables:
             columns = {c.name: c for c in warehouse.columns(table)}
             quoted = warehouse.dialect.quote_table(table)
@@ -289,6 +292,8 @@ class Lookalike:
                     )
                 owner[c.name] = quoted
                 names.append(c.name)
+                if c.is_double:
+                    doubles.add(c.name)
             found[_table_key(table)] = names
         if wanted is not None:
             absent = [name for name in self.features or [] if name not in owner]
@@ -301,7 +306,7 @@ class Lookalike:
         if not owner:
             tables = ", ".join(warehouse.dialect.quote_table(t) for t in population.tables)
             raise InputError(f"{tables} has no numeric column besides {self.id_column!r}: there is nothing to compare")
-        return found
+        return found, doubles
 
     def _resolve_long_features(self, population: Long, warehouse: Warehouse | None) -> list[str]:
         unknown = [name for name in population.fills if self.features is not None and name not in self.features]

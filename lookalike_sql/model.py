@@ -13,8 +13,14 @@ from . import __version__
 from .connections import Warehouse, first_line, warehouse_for
 from .dialects import Dialect, get_dialect, split_table_name
 from .errors import EngineError, InputError, NoFeatureSelected
-from .population import Long, Population, Wide, as_population, parse_sample
-from .reference import sample_threshold
+from .population import (
+    Long,
+    Population,
+    Wide,
+    as_population,
+    parse_sample,
+    sample_threshold,
+)
 from .render import render
 from .seed import Seed, as_seed
 from .validate import single_select_column
@@ -151,7 +157,7 @@ class Lookalike:
             t0 = time.perf_counter()
             try:
                 frame = warehouse.fetch(sql)
-            except Exception as exc:
+            except Exception as exc:  # any driver's error, re-raised with the step and dialect named
                 raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}") from exc
             seconds[step] = time.perf_counter() - t0
             return frame
@@ -217,6 +223,7 @@ class Lookalike:
         if isinstance(population, Long):
             features = self._resolve_long_features(population, warehouse)
             layout = _long_context(d, population, self.id_column)
+            doubles: set[str] = set()  # the long table's values are cast once, not per feature
             group_size = len(features)  # rows, not columns: no column limit applies
         else:
             columns_by_table, doubles = self._resolve_wide_columns(population, warehouse)
@@ -227,7 +234,7 @@ class Lookalike:
         feature_context = []
         for i, name in enumerate(features, start=1):
             f = {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "name_sql": d.string_literal(name)}
-            f["is_double"] = isinstance(population, Wide) and name in doubles  # read without a CAST
+            f["is_double"] = name in doubles  # read without a CAST
             f["row"] = [str(i), str(name_order[name]), f["name_sql"]]  # its row in the features table
             if isinstance(population, Long):
                 fill = population.fill_of(name)

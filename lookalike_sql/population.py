@@ -108,3 +108,9 @@ def parse_sample(sample: object) -> int | float | None:
     if not 0 < sample <= 1:
         raise InputError(f"sample fraction {sample} must lie in (0, 1]: for a count of customers pass an integer")
     return None if sample == 1 else float(sample)
+
+
+def sample_threshold(fraction: float) -> str:
+    """A fraction sample keeps the customers whose key's first 8 hex digits are below this
+    (8 lower-case hex digits, compared as text: the same order as the numbers)."""
+    return format(min(int(fraction * 16**8), 16**8 - 1), "08x")

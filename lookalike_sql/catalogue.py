@@ -8,11 +8,14 @@ from importlib.resources import files
 
 import pandas as pd
 
+from .errors import InputError
+
 _DEMOGRAPHICS = {"age000": "age", "sex000": "sex", "aay000": "account age"}
 
 
-def load_catalogue() -> pd.DataFrame:
-    """Return the packaged feature catalogue (1,805 rows).
+def load_catalogue(path: str | None = None) -> pd.DataFrame:
+    """Return the packaged feature catalogue (1,805 rows), or the user's at ``path`` (a CSV
+    with at least the columns ``feature`` and ``category``).
 
     Columns ``idx`` (int), ``feature``, ``sym``, ``code`` (3-char string such as
     ``"015"``) and ``category``.  Text is kept verbatim, so the demographic
@@ -25,6 +28,14 @@ def load_catalogue() -> pd.DataFrame:
         >>> cat.loc[cat.feature == "gpo015", "category"].item()
         'Baby Core - Diapering'
     """
+    if path is not None:
+        try:
+            catalogue = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the catalogue {path}: {exc}") from None
+        if not {"feature", "category"} <= set(catalogue.columns):
+            raise InputError(f"the catalogue {path} needs the columns feature and category: it has {', '.join(catalogue.columns)}")
+        return catalogue
     resource = files("lookalike_sql") / "data" / "feature_code.csv"
     with resource.open("r", encoding="utf-8") as fh:
         return pd.read_csv(
@@ -34,16 +45,18 @@ def load_catalogue() -> pd.DataFrame:
         )
 
 
-@lru_cache(maxsize=1)
-def _categories() -> dict[str, str]:
-    catalogue = load_catalogue()
-    return {**dict(zip(catalogue["feature"], catalogue["category"])), **_DEMOGRAPHICS}
+@lru_cache(maxsize=8)
+def _categories(path: str | None) -> dict[str, str]:
+    catalogue = load_catalogue(path)
+    demographics = _DEMOGRAPHICS if path is None else {}
+    return {**dict(zip(catalogue["feature"], catalogue["category"])), **demographics}
 
 
-def readable_name(feature: str) -> str:
-    """The catalogue's category for a feature named by the convention, else ''.
+def readable_name(feature: str, catalogue: str | None = None) -> str:
+    """The category of a feature in the catalogue (the packaged one unless a path is
+    given), else ''.
 
     >>> readable_name("gpo015")
     'Baby Core - Diapering'
     """
-    return _categories().get(feature, "")
+    return _categories(None if catalogue is None else str(catalogue)).get(feature, "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the job on a warehouse and write the audience to --out")
     run.add_argument("--url", required=True, help="SQLAlchemy URL, or a path ending in .duckdb")
     _job_arguments(run)
-    run.add_argument("--out", required=True, type=Path, help="folder for lookalike.csv, top_features.csv, query.sql")
+    run.add_argument("--out", required=True, type=Path, help="folder for lookalike.csv, top_features.csv, query.sql, lookalike.png, report.md")
+    run.add_argument("--catalogue", help="CSV (feature, category) naming the features' categories (default: the seed's catalogue)")
     run.set_defaults(handler=_run)
 
     sql = commands.add_parser("sql", help="print the job as one SQL statement, without running it")
@@ -112,10 +114,48 @@ def _population(args: argparse.Namespace) -> Any:
     return Long(args.long_table, ids=args.ids_table, feature_column=args.feature_column, value_column=args.value_column, fill=fill)
 
 
-def _progress(step: str, seconds: float) -> None:
-    label = {"profile": "profiling the features and selecting the weights", "rank": "ranking every customer",
-             "done": "done"}.get(step, step)
-    print(f"[{seconds:6.1f}s] {label}", file=sys.stderr, flush=True)
+class _Progress:
+    """Prints each step as it starts with the elapsed time, and every 10 s while a long
+    step runs (the warehouse gives no finer progress for one statement)."""
+
+    LABELS = {
+        "profile": "profiling the features and selecting the weights",
+        "rank": "ranking every customer",
+        "histograms": "counting the audience's histograms",
+        "plot": "drawing the histograms",
+        "report": "writing the report",
+        "done": "the warehouse's part is done",
+        "written": "done",
+    }
+
+    def __init__(self, started: float | None = None, every: float = 10.0) -> None:
+        self.started = time.perf_counter() if started is None else started
+        self.every = every
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def __call__(self, step: str, seconds: float | None = None) -> None:
+        self.stop()
+        label = self.LABELS.get(step, step)
+        self._say(label)
+        if step not in ("done", "written"):
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._tick, args=(label, self._stop), daemon=True)
+            self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+
+    def _tick(self, label: str, stop: threading.Event) -> None:
+        began = time.perf_counter()
+        while not stop.wait(self.every):
+            self._say(f"... still {label} ({time.perf_counter() - began:.0f}s in this step)")
+
+    def _say(self, text: str) -> None:
+        print(f"[{time.perf_counter() - self.started:6.1f}s] {text}", file=sys.stderr, flush=True)
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -128,19 +168,30 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .catalogue import load_catalogue
     from .connections import connect
 
     model, seed = _model_and_seed(args)
-    result = model.execute(connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=_progress)
-    written = write_outputs(args.out, result)
+    if args.catalogue:
+        load_catalogue(args.catalogue)  # a bad file is an error before anything runs
+    progress = _Progress()
+    try:
+        result = model.execute(connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=progress)
+        result.catalogue = args.catalogue
+        written = write_outputs(args.out, result, progress)
+    finally:
+        progress.stop()
     _summary(result, written)
     return 0
 
 
-def write_outputs(out: Path, result: Any) -> dict[str, Path]:
-    """lookalike.csv, top_features.csv and query.sql (the statements that ran)."""
+def write_outputs(out: Path, result: Any, progress: Any = None) -> dict[str, Path]:
+    """lookalike.csv, top_features.csv, query.sql (the statements that ran),
+    lookalike.png (when matplotlib is installed) and report.md."""
     from .output import write_csv, write_text
+    from .report import plot_histograms, write_report
 
+    report = progress or (lambda step: None)
     paths = {name: out / name for name in ("lookalike.csv", "top_features.csv", "query.sql")}
     write_csv(paths["lookalike.csv"], result.audience)
     write_csv(paths["top_features.csv"], result.top_features)
@@ -149,7 +200,22 @@ def write_outputs(out: Path, result: Any) -> dict[str, Path]:
         paths["query.sql"],
         "\n".join(f"-- step {i} of {len(steps)}: {step}\n{sql.rstrip()};\n" for i, (step, sql) in enumerate(steps, 1)),
     )
+    picture = None
+    if _can_plot():
+        report("plot")
+        picture = paths["lookalike.png"] = out / "lookalike.png"
+        plot_histograms(result, picture)
+    report("report")
+    paths["report.md"] = out / "report.md"
+    write_report(paths["report.md"], result, picture)
+    report("written")
     return paths
+
+
+def _can_plot() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _summary(result: Any, written: dict[str, Path]) -> None:
@@ -158,11 +224,13 @@ def _summary(result: Any, written: dict[str, Path]) -> None:
         f"population {result.n_population:,}{profiled}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
         f"audience {len(result.audience):,}"
     )
-    from .catalogue import readable_name
-
     print("top features (feature, JS divergence, weight, category):")
     for row in result.top_features.itertuples():
-        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}  {readable_name(row.feature)}")
+        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}  {row.category}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    if "lookalike.png" not in written:
+        print("(no picture: pip install 'lookalike-sql[plot]' for lookalike.png)")
     for path in written.values():
         print(f"wrote {path}")
 
@@ -186,17 +254,15 @@ def _demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     con = duckdb.connect(str(database))
+    progress = _Progress(started)
     try:
         model = Lookalike("population", id_column="member_srl")
         t0 = time.perf_counter()
-
-        def progress(step: str, seconds: float) -> None:
-            _progress(step, time.perf_counter() - started)
-
         result = model.execute(con, Seed.table("mom_seed"), args.size, progress=progress)
+        written = write_outputs(args.dir / "out", result, progress)
     finally:
+        progress.stop()
         con.close()
-    written = write_outputs(args.dir / "out", result)
     _summary(result, written)
     print(f"the lookalike job took {time.perf_counter() - t0:.1f}s; the whole demo {time.perf_counter() - started:.1f}s")
     return 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -35,21 +38,54 @@ class LookalikeResult:
 
     audience: pd.DataFrame  # <id column>, rank, distance
     features: pd.DataFrame  # every candidate: feature, js_divergence, weight, ...
+    histograms: pd.DataFrame  # feature, bin, bin_lo, bin_hi, population, seed, lookalike (counts)
     statements: dict[str, str]  # step name -> the exact SQL that ran
     n_population: int
     n_seed_ids: int
     n_seed_found: int
     n_profiled: int  # customers on the population side of the profile (all unless sampled)
+    threshold: float  # the model's JS-divergence threshold, for the near-miss warning
     seconds: dict[str, float] = field(default_factory=dict)
+    #: CSV (feature, category) naming the features' categories; None = the packaged one
+    catalogue: str | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """The seed README's cautions, checked: seed size, ids not found, near miss."""
+        from .report import audience_warnings
+
+        return audience_warnings(self)
+
+    def plot(self, path: str | os.PathLike) -> int:
+        """Save the histograms of the top features (population, source, lookalike) as a PNG
+        grid; returns the number of panels. Needs ``pip install 'lookalike-sql[plot]'``."""
+        from .report import plot_histograms
+
+        return plot_histograms(self, Path(path))
 
     @property
     def top_features(self) -> pd.DataFrame:
-        """The selected features by weight, descending (the seed's top_features.csv)."""
-        chosen = self.features[self.features["weight"].notna()]
-        return (
-            chosen.sort_values(["weight", "feature"], ascending=[False, True])[["feature", "js_divergence", "weight"]]
-            .reset_index(drop=True)
+        """The selected features by weight, descending (the seed's top_features.csv), named
+        by the catalogue convention (symbol + 3-digit category code) where they follow it,
+        with the mean value (NULL as 0) in the population, the seed and the audience."""
+        from .catalogue import readable_name
+
+        chosen = self.features[self.features["weight"].notna()].sort_values(["weight", "feature"], ascending=[False, True])
+        parts = chosen["feature"].str.extract(r"^([A-Za-z]+)(\d{3})$").fillna("")
+        table = pd.DataFrame(
+            {
+                "feature": chosen["feature"],
+                "symbol": parts[0],
+                "code": parts[1],
+                "category": chosen["feature"].map(lambda name: readable_name(name, self.catalogue)),
+                "js_divergence": chosen["js_divergence"],
+                "weight": chosen["weight"],
+                "seed_mean": chosen["seed_mean"],
+                "population_mean": chosen["mean"],
+                "lookalike_mean": chosen["lookalike_mean"],
+            }
         )
+        return table.reset_index(drop=True)
 
 
 @dataclass
@@ -134,12 +170,8 @@ class Lookalike:
 
         Gives the same ids as running ``sql()``'s single statement."""
         seed = as_seed(seed)
-        with warehouse_for(connection).session() as warehouse:
-            if seed.kind == "ids" and len(seed.values) > warehouse.dialect.max_inline_ids:
-                # A long id list goes into a temporary table rather than one huge literal.
-                with warehouse.temporary_ids(seed.values) as table:
-                    return self._execute(warehouse, Seed.table(table, column="seed_id"), len(seed.values), size, exclude_seed, progress)
-            return self._execute(warehouse, seed, len(seed.values) if seed.kind == "ids" else None, size, exclude_seed, progress)
+        with warehouse_for(connection).session() as warehouse, _ids_in_warehouse(warehouse, seed) as seed_there:
+            return self._execute(warehouse, seed_there, len(seed.values) if seed.kind == "ids" else None, size, exclude_seed, progress)
 
     def _execute(
         self, warehouse: Warehouse, seed: Seed, n_ids_given: int | None, size: int, exclude_seed: bool, progress: Progress | None
@@ -186,7 +218,7 @@ class Lookalike:
             )
         by_idx = {f["idx"]: f for f in job["features"]}
         selected = [
-            {**by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona}
+            {**by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona, "lo": r.lo, "hi": r.hi}
             for r in chosen.itertuples()
         ]
         selected_rows = [  # the long layout's selected features, as literal rows
@@ -197,20 +229,67 @@ class Lookalike:
             "rank",
             render("rank.sql.j2", d, purpose="rank customers by the selected features", selected=selected, selected_rows=selected_rows, **job),
         )
-        report("done", time.perf_counter() - started)
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
+        features = profile.drop(columns=["n_population", "n_profiled", "n_seed_found", "n_seed_ids"])
+        features["lookalike_mean"] = float("nan")
+        with _ids_in_warehouse(warehouse, Seed.ids(audience[self.id_column].tolist())) as members:
+            histograms = self._audience_histograms(run, d, job, members, selected, features)
+        report("done", time.perf_counter() - started)
         return LookalikeResult(
             audience=audience,
-            features=profile.drop(columns=["n_population", "n_profiled", "n_seed_found", "n_seed_ids"]),
+            features=features,
+            histograms=histograms,
             statements=statements,
             n_population=n_population,
             n_seed_ids=n_seed_ids,
             n_seed_found=n_seed_found,
             n_profiled=n_profiled,
+            threshold=self.threshold,
             seconds=seconds,
         )
+
+    def _audience_histograms(
+        self, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed, selected: list[dict[str, Any]], features: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The histograms step: the audience's counts on the profile's bins, beside the
+        population's and the seed's (from the profile), one row per selected feature and
+        bin. Fills features["lookalike_mean"]."""
+        job = {**job, "seed": self._seed_context(d, members, None)}
+        for f in selected:
+            f["width"] = f["hi"] - f["lo"]
+        counts: dict[int, list[int]] = {}
+        if job["layout"] == "long":
+            rows = [[str(f["idx"]), f["name_sql"], f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
+            frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", selected=selected, selected_rows=rows, **job))
+            frame.columns = [c.lower() for c in frame.columns]
+            for r in frame.itertuples(index=False):
+                idx = int(r.idx)
+                counts[idx] = [int(getattr(r, f"h_{k}")) for k in range(self.bins)]
+                features.loc[features["idx"] == idx, "lookalike_mean"] = float(r.mean)
+        else:
+            # one-row results, in chunks that fit the dialect's column limit
+            per_chunk = len(selected) if d.max_columns is None else max(1, (d.max_columns - 1) // (self.bins + 1))
+            for start in range(0, len(selected), per_chunk):
+                chunk = selected[start : start + per_chunk]
+                frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", selected=chunk, **job))
+                row = {c.lower(): v for c, v in frame.iloc[0].items()}
+                for f in chunk:
+                    counts[f["idx"]] = [int(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
+                    features.loc[features["idx"] == f["idx"], "lookalike_mean"] = float(row[f"mean_{f['idx']}"])
+        table = []
+        for f in selected:
+            profile_row = features[features["idx"] == f["idx"]].iloc[0]
+            edges = [f["lo"] + f["width"] * k / self.bins for k in range(self.bins + 1)]
+            for k in range(self.bins):
+                table.append(
+                    {
+                        "feature": f["name"], "bin": k, "bin_lo": edges[k], "bin_hi": edges[k + 1],
+                        "population": int(profile_row[f"p_{k}"]), "seed": int(profile_row[f"q_{k}"]), "lookalike": counts[f["idx"]][k],
+                    }
+                )
+        return pd.DataFrame(table, columns=["feature", "bin", "bin_lo", "bin_hi", "population", "seed", "lookalike"])
 
     # ----------------------------------------------------------------- preparation
     def _prepare(self, d: Dialect, seed: Seed, size: int, exclude_seed: bool, warehouse: Warehouse | None) -> dict[str, Any]:
@@ -364,6 +443,17 @@ class Lookalike:
         return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
 
 
+@contextlib.contextmanager
+def _ids_in_warehouse(warehouse: Warehouse, seed: Seed) -> Iterator[Seed]:
+    """The seed as the SQL reads it: a long list of Python ids goes into a session-scoped
+    temporary table (dropped afterwards) rather than one huge IN list."""
+    if seed.kind == "ids" and len(seed.values) > warehouse.dialect.max_inline_ids:
+        with warehouse.temporary_ids(seed.values) as table:
+            yield Seed.table(table, column="seed_id")
+    else:
+        yield seed
+
+
 TableKey = tuple[str, ...]
 
 
@@ -422,9 +512,10 @@ def _group_size(d: Dialect, bins: int) -> int:
 def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     profile = profile.copy()
     profile.columns = [c.lower() for c in profile.columns]
-    for column in ("js_divergence", "weight", "lo", "hi", "mean", "std", "persona"):
+    for column in ("js_divergence", "weight", "lo", "hi", "mean", "std", "persona", "seed_mean"):
         profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
-    for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_profiled", "n_seed_found", "n_seed_ids"):
+    counts = [c for c in profile.columns if c[:2] in ("p_", "q_") and c[2:].isdigit()]  # histogram bins
+    for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_profiled", "n_seed_found", "n_seed_ids", *counts):
         profile[column] = pd.to_numeric(profile[column]).astype("int64")
     return profile.sort_values("idx").reset_index(drop=True)
 

@@ -37,12 +37,17 @@ def test_run_writes_the_three_files(demo_db, tmp_path, capsys):
     assert list(audience.columns) == ["member_srl", "rank", "distance"]
     assert len(audience) == 500 and audience["rank"].tolist() == list(range(1, 501))
     assert audience["distance"].is_monotonic_increasing
-    features = pd.read_csv(out / "top_features.csv")
-    assert list(features.columns)[:3] == ["feature", "js_divergence", "weight"]
+    features = pd.read_csv(out / "top_features.csv", dtype={"code": str}, keep_default_na=False, na_values={"lookalike_mean": [""]})
+    assert list(features.columns) == [
+        "feature", "symbol", "code", "category", "js_divergence", "weight", "seed_mean", "population_mean", "lookalike_mean",
+    ]
+    named = features.set_index("feature")
+    assert named.loc["gpo015", ["symbol", "code", "category"]].tolist() == ["gpo", "015", "Baby Core - Diapering"]
+    assert features["lookalike_mean"].notna().all()
     assert 1 <= len(features) <= 20 and features["weight"].is_monotonic_decreasing
     assert abs(features["weight"].sum() - 1) < 1e-9
     query = (out / "query.sql").read_text()
-    assert "-- step 1 of 2: profile" in query and "-- step 2 of 2: rank" in query
+    assert "-- step 1 of 3: profile" in query and "-- step 2 of 3: rank" in query and "-- step 3 of 3: histograms" in query
     printed = capsys.readouterr()
     assert "top features" in printed.out and "ranking every customer" in printed.err
     assert not list(out.glob(".*.tmp"))  # no half-written files
@@ -125,3 +130,52 @@ def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_
     assert long["member_srl"].tolist() == wide["member_srl"].tolist()
     assert "profiled on a sample of" in capsys.readouterr().out
     pd.testing.assert_frame_equal(long, wide, check_exact=False, rtol=1e-9)
+
+
+def test_picture_report_and_warnings(demo_db, tmp_path, capsys):
+    """run writes lookalike.png (one panel per top feature) and report.md with the sizes,
+    the warnings and the table; the small demo seed gets the seed-size warning."""
+    import matplotlib.image
+
+    path, seed_file = demo_db
+    out = tmp_path / "out"
+    assert main(["run", "--url", str(path), *JOB, "--seed-file", str(seed_file), "--out", str(out), "--max-features", "7"]) == 0
+    printed = capsys.readouterr()
+    picture = matplotlib.image.imread(out / "lookalike.png")
+    assert picture.shape[0] > 300 and picture.shape[1] > 300 and picture.std() > 0  # drawn, not blank
+    report = (out / "report.md").read_text()
+    top = pd.read_csv(out / "top_features.csv")
+    assert len(top) == 7 and all(f"| {f} |" in report for f in top["feature"])
+    assert "fewer than the recommended 5,000" in report and "warning: the seed has" in printed.out
+    assert "![population, source and lookalike per top feature](lookalike.png)" in report
+    for step in ("counting the audience's histograms", "drawing the histograms", "writing the report"):
+        assert step in printed.err
+    assert (out / "report.md").stat().st_mode & 0o044  # readable by others, as any file the user writes
+
+
+def test_plot_has_one_panel_per_top_feature(demo_db, tmp_path):
+    import duckdb as db
+
+    from lookalike_sql import Lookalike, Seed
+
+    path, _ = demo_db
+    con = db.connect(str(path), read_only=True)
+    result = Lookalike("population", "member_srl", max_features=5).execute(con, Seed.table("mom_seed"), 300)
+    con.close()
+    assert result.plot(tmp_path / "grid.png") == 5 == len(result.top_features)
+    assert (tmp_path / "grid.png").stat().st_size > 10_000
+
+
+def test_catalogue_flag_names_the_categories(demo_db, tmp_path, capsys):
+    path, seed_file = demo_db
+    catalogue = tmp_path / "names.csv"
+    catalogue.write_text("feature,category\ngpo015,Nappies\n")
+    out = tmp_path / "out"
+    args = ["run", "--url", str(path), *JOB, "--seed-file", str(seed_file), "--out", str(out)]
+    assert main([*args, "--catalogue", str(catalogue)]) == 0
+    top = pd.read_csv(out / "top_features.csv", keep_default_na=False).set_index("feature")
+    assert top.loc["gpo015", "category"] == "Nappies" and top.loc["gpo015", "symbol"] == "gpo"
+    capsys.readouterr()
+    catalogue.write_text("name,label\nx,y\n")
+    assert main([*args, "--catalogue", str(catalogue)]) == 2
+    assert "needs the columns feature and category" in capsys.readouterr().err

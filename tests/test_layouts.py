@@ -11,7 +11,7 @@ from helpers import assert_same_audience, assert_same_features, reference_for
 
 from lookalike_sql import Long, Lookalike, Seed, Wide
 from lookalike_sql.lint import lint
-from lookalike_sql.reference import sample_mask
+from lookalike_sql.reference import histogram_counts, sample_mask
 
 _loaded: set[tuple] = set()
 
@@ -130,3 +130,29 @@ def test_long_table_with_other_seeds_and_exclusion(engine, seed_kind):
     model = Lookalike(population, dataset.id_column, sample=0.5, **dataset.params)
     result, _ = check_both_paths(engine, model, dataset, reference_frame=frame, seed=seed, exclude_seed=True, sample=0.5)
     assert not set(result.audience[dataset.id_column]) & set(dataset.seed_ids)
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_histograms_of_population_seed_and_audience_equal_numpy(engine, layout):
+    """The histograms step: every selected feature's counts on the profile's bins for the
+    population, the seed and the audience, and their mean values, equal NumPy's."""
+    dataset = load_sparse(engine)
+    population = "sp_wide" if layout == "wide" else long_population()
+    result = Lookalike(population, dataset.id_column, **dataset.params).execute(engine.connection, Seed.table("sp_seed"), 300)
+    frame = dataset.population.set_index(dataset.id_column)
+    members = {
+        "population": frame.index,
+        "seed": frame.index[frame.index.isin(dataset.seed_ids)],
+        "lookalike": pd.Index(result.audience[dataset.id_column].astype("int64")),
+    }
+    top = result.top_features.set_index("feature")
+    assert len(top) >= 2 and set(result.histograms["feature"]) == set(top.index)
+    for feature, bins in result.histograms.groupby("feature"):
+        row = result.features.set_index("feature").loc[feature]
+        for side, ids in members.items():
+            values = frame.loc[ids, feature].astype("float64")
+            expected = histogram_counts(values, row["lo"], row["hi"], dataset.params.get("bins", 10))
+            assert bins.sort_values("bin")[side].tolist() == expected.tolist(), (feature, side)
+        for side, column in (("population", "population_mean"), ("seed", "seed_mean"), ("lookalike", "lookalike_mean")):
+            expected_mean = frame.loc[members[side], feature].astype("float64").fillna(0).mean()
+            assert top.loc[feature, column] == pytest.approx(expected_mean, rel=1e-9, abs=1e-12), (feature, column)

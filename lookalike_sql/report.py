@@ -1,0 +1,135 @@
+"""What people look at before using an audience: the warnings the seed's README gives in
+prose, the histogram picture (population, seed and lookalike per selected feature) and a
+short Markdown report that puts them together with the top features and the sizes."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .output import write_bytes, write_text
+
+if TYPE_CHECKING:
+    from .model import LookalikeResult
+
+#: The seed's README: "The recommended size of source audience is between 5,000 and 50,000".
+SEED_SIZE_RANGE = (5_000, 50_000)
+#: A larger share of seed ids missing from the population gets a warning.
+MISSING_SHARE = 0.10
+#: The strongest feature below this multiple of the threshold is a near miss.
+NEAR_MISS = 2.0
+
+
+def audience_warnings(result: LookalikeResult) -> list[str]:
+    """One line per problem, each saying what to do about it."""
+    warnings = []
+    low, high = SEED_SIZE_RANGE
+    found = result.n_seed_found
+    if found < low:
+        warnings.append(
+            f"the seed has {found:,} members in the population, fewer than the recommended {low:,}: its histograms "
+            "are noisy and the weights unstable; widen the seed's definition"
+        )
+    elif found > high:
+        warnings.append(
+            f"the seed has {found:,} members in the population, more than the recommended {high:,}: a seed this broad "
+            "looks like the population; narrow its definition (sampling it down does not help)"
+        )
+    missing = result.n_seed_ids - found
+    if result.n_seed_ids and missing / result.n_seed_ids > MISSING_SHARE:
+        warnings.append(
+            f"{missing:,} of the seed's {result.n_seed_ids:,} ids ({missing / result.n_seed_ids:.0%}) are not in the "
+            "population: check that the seed holds the population's ids and that both come from the same snapshot"
+        )
+    top = result.top_features
+    if not top.empty and top["js_divergence"].max() < NEAR_MISS * result.threshold:
+        best = top.iloc[0]
+        warnings.append(
+            f"no feature is clearly above the JS-divergence threshold {result.threshold} (the strongest, "
+            f"{best['feature']}, has {best['js_divergence']:.3f}): the seed hardly differs from the population; "
+            "check its definition before using the audience"
+        )
+    return warnings
+
+
+def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> int:
+    """Draw one panel per selected feature (the share of the population, the source (seed)
+    and the lookalike in each of the profile's bins) into a PNG; returns the number of panels drawn. Needs matplotlib
+    (``pip install 'lookalike-sql[plot]'``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # the library works without it
+        from .errors import InputError
+
+        raise InputError("plotting needs matplotlib: pip install 'lookalike-sql[plot]'") from exc
+
+    top = result.top_features
+    n = len(top)
+    columns = max(1, min(columns, n))
+    rows = math.ceil(n / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    sides = (("population", "population", "#9e9e9e"), ("seed", "source", "#d62728"), ("lookalike", "lookalike", "#1f77b4"))
+    for axis, feature in zip(axes.flat, top.itertuples()):
+        bins = result.histograms[result.histograms["feature"] == feature.feature].sort_values("bin")
+        centers = (bins["bin_lo"] + bins["bin_hi"]) / 2
+        for column, label, colour in sides:
+            total = bins[column].sum()  # customers with a value for the feature
+            share = bins[column] / total if total else bins[column] * 0.0
+            axis.step(centers, share, where="mid", label=label, color=colour, linewidth=1.6)
+        name = feature.category
+        axis.set_title(f"{feature.feature}{' ' + name if name else ''}\nweight {feature.weight:.3f}", fontsize=9)
+        axis.tick_params(labelsize=7)
+    for axis in list(axes.flat)[n:]:
+        axis.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    figure.suptitle(f"Share of customers per bin, top {n} features: population {result.n_population:,}, "
+                    f"source (seed) {result.n_seed_found:,}, lookalike {len(result.audience):,}", fontsize=10)
+    drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
+    figure.tight_layout()
+    picture = io.BytesIO()
+    figure.savefig(picture, dpi=110, format="png")
+    plt.close(figure)
+    write_bytes(path, picture.getvalue())
+    return drawn
+
+
+def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> None:
+    """report.md: sizes, warnings, the top-features table and the picture."""
+    missing = result.n_seed_ids - result.n_seed_found
+    lines = [
+        "# Lookalike audience",
+        "",
+        f"- population: {result.n_population:,} customers"
+        + ("" if result.n_profiled == result.n_population else f" (profiled on a sample of {result.n_profiled:,})"),
+        f"- seed: {result.n_seed_ids:,} ids, {result.n_seed_found:,} found in the population, {missing:,} not found",
+        f"- lookalike: {len(result.audience):,} customers",
+        "",
+        "## Warnings",
+        "",
+    ]
+    warnings = audience_warnings(result)
+    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += ["", "## Top features", "", "| feature | category | JS divergence | weight | seed mean | population mean | lookalike mean |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for f in result.top_features.itertuples():
+        lines.append(
+            f"| {f.feature} | {f.category} | {f.js_divergence:.4f} | {f.weight:.4f} | {_number(f.seed_mean)} | "
+            f"{_number(f.population_mean)} | {_number(f.lookalike_mean)} |"
+        )
+    lines += ["", "Means count a missing value as 0, as the distance does.", ""]
+    if picture is not None:
+        lines += ["## Histograms", "", f"![population, source and lookalike per top feature]({picture.name})", ""]
+    lines += ["Before using the audience, check that the top features, their weights and the histograms make sense.", ""]
+    write_text(path, "\n".join(lines))
+
+
+def _number(value: float) -> str:
+    """Readable in a table: 108,432 / 31.26 / 0.177."""
+    if value != value:  # NaN
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

@@ -266,7 +266,7 @@ class Lookalike:
             frame.columns = [c.lower() for c in frame.columns]
             for r in frame.itertuples(index=False):
                 idx = int(r.idx)
-                counts[idx] = [int(getattr(r, f"h_{k}")) for k in range(self.bins)]
+                counts[idx] = [_count(getattr(r, f"h_{k}")) for k in range(self.bins)]
                 features.loc[features["idx"] == idx, "lookalike_mean"] = float(r.mean)
         else:
             # one-row results, in chunks that fit the dialect's column limit
@@ -276,7 +276,7 @@ class Lookalike:
                 frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", selected=chunk, **job))
                 row = {c.lower(): v for c, v in frame.iloc[0].items()}
                 for f in chunk:
-                    counts[f["idx"]] = [int(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
+                    counts[f["idx"]] = [_count(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
                     features.loc[features["idx"] == f["idx"], "lookalike_mean"] = float(row[f"mean_{f['idx']}"])
         table = []
         for f in selected:
@@ -515,9 +515,17 @@ def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     for column in ("js_divergence", "weight", "lo", "hi", "mean", "std", "persona", "seed_mean"):
         profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
     counts = [c for c in profile.columns if c[:2] in ("p_", "q_") and c[2:].isdigit()]  # histogram bins
+    # DuckDB's count_if is NULL, not 0, when every value is NULL (a feature NULL for the
+    # whole seed); the JS step treats both alike, the histograms need the 0.
+    profile[counts] = profile[counts].fillna(0)
     for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_profiled", "n_seed_found", "n_seed_ids", *counts):
         profile[column] = pd.to_numeric(profile[column]).astype("int64")
     return profile.sort_values("idx").reset_index(drop=True)
+
+
+def _count(value: object) -> int:
+    """A bin count from the warehouse; NULL (DuckDB's count_if over only NULLs) is 0."""
+    return 0 if pd.isna(value) else int(value)  # type: ignore[arg-type]
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:

@@ -107,6 +107,9 @@ def test_installed_script_runs_demo(tmp_path):
     assert "gpo015" in result.stdout  # the diapering features lead, as in the seed's README
     assert (tmp_path / "out" / "lookalike.csv").is_file()
     assert "profiling" in result.stderr
+    # the picture and the report (the test extras include matplotlib)
+    assert (tmp_path / "out" / "lookalike.png").stat().st_size > 10_000
+    assert "## Top features" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_long_table_and_sample_flags_give_the_wide_tables_audience(demo_db, tmp_path, capsys):

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import EngineError, InputError, LookalikeError, NoFeatureSelected  # noqa: E402
-from .model import Lookalike, LookalikeResult  # noqa: E402
-from .population import Long, Wide  # noqa: E402
-from .seed import Seed  # noqa: E402
+from .errors import (
+    EngineError,
+    InputError,
+    LookalikeError,
+    NoFeatureSelected,
+    StatementTimeout,
+)
+from .model import Lookalike, LookalikeResult
+from .population import Long, Wide
+from .seed import Seed
 
 __all__ = [
     "EngineError",
     "InputError",
+    "Long",
     "Lookalike",
     "LookalikeError",
     "LookalikeResult",
-    "Long",
     "NoFeatureSelected",
     "Seed",
+    "StatementTimeout",
     "Wide",
     "__version__",
 ]

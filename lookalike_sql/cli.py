@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--url", required=True, help="SQLAlchemy URL, or a path ending in .duckdb")
     _job_arguments(run)
     run.add_argument("--out", required=True, type=Path, help="folder for lookalike.csv, top_features.csv, query.sql, lookalike.png, report.md")
+    run.add_argument("--timeout", type=float, help="cancel any statement that runs longer than this many seconds")
     run.add_argument("--catalogue", help="CSV (feature, category) naming the features' categories (default: the seed's catalogue)")
     run.set_defaults(handler=_run)
 
@@ -176,7 +177,9 @@ def _run(args: argparse.Namespace) -> int:
         load_catalogue(args.catalogue)  # a bad file is an error before anything runs
     progress = _Progress()
     try:
-        result = model.execute(connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=progress)
+        result = model.execute(
+            connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=progress, timeout=args.timeout
+        )
         result.catalogue = args.catalogue
         written = write_outputs(args.out, result, progress)
     finally:
@@ -187,7 +190,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def write_outputs(out: Path, result: Any, progress: Any = None) -> dict[str, Path]:
     """lookalike.csv, top_features.csv, query.sql (the statements that ran),
-    lookalike.png (when matplotlib is installed) and report.md."""
+    lookalike.png (when matplotlib is installed) and report.md: all of them, or none."""
+    from .output import staged_folder
+
+    with staged_folder(out) as staging:
+        written = _write_outputs(staging, result, progress)
+    return {name: out / name for name in written}
+
+
+def _write_outputs(out: Path, result: Any, progress: Any = None) -> dict[str, Path]:
     from .output import write_csv, write_text
     from .report import plot_histograms, write_report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .dialects import Dialect, get_dialect
-from .errors import EngineError, InputError
+from .errors import EngineError, InputError, StatementTimeout
 
 # Base type names (lower case, before any "(precision)") of numeric feature columns,
 # as DuckDB, PostgreSQL/Redshift (via psycopg2) and Spark name them.
@@ -28,9 +29,16 @@ _NUMERIC_TYPES = {
 }
 
 
+# ... and of text columns (ids may be text).
+_TEXT_TYPES = {"varchar", "text", "string", "char", "character", "character varying", "bpchar", "nvarchar", "nchar"}
+
+
+def _base_type(type_name: str) -> str:
+    return type_name.strip().lower().split("(")[0].strip()
+
+
 def is_numeric_type(type_name: str) -> bool:
-    base = type_name.strip().lower().split("(")[0].strip()
-    return base in _NUMERIC_TYPES
+    return _base_type(type_name) in _NUMERIC_TYPES
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,13 @@ class Column:
     @property
     def is_numeric(self) -> bool:
         return is_numeric_type(self.type_name)
+
+    @property
+    def kind(self) -> str:
+        """'number', 'text' or 'other': what kind of id values the column can match."""
+        if self.is_numeric:
+            return "number"
+        return "text" if _base_type(self.type_name) in _TEXT_TYPES else "other"
 
     @property
     def is_double(self) -> bool:
@@ -58,9 +73,42 @@ class Warehouse(abc.ABC):
 
     dialect: Dialect
 
+    def fetch(self, sql: str, timeout: float | None = None) -> pd.DataFrame:
+        """Run one statement and return its rows. With ``timeout`` (seconds), a watchdog
+        cancels the statement once it has run that long (and again every half second, as
+        Spark can only cancel the jobs it has started) and StatementTimeout is raised."""
+        if timeout is None:
+            return self._fetch(sql)
+        finished, fired = threading.Event(), threading.Event()
+
+        def watchdog() -> None:
+            if finished.wait(timeout):
+                return
+            fired.set()
+            while not finished.is_set():
+                with contextlib.suppress(Exception):
+                    self._cancel()
+                finished.wait(0.5)
+
+        thread = threading.Thread(target=watchdog, name="lookalike-sql-timeout", daemon=True)
+        thread.start()
+        try:
+            return self._fetch(sql)
+        except Exception as exc:
+            if fired.is_set():
+                raise StatementTimeout(f"the statement ran past the {timeout:g} s timeout and was cancelled") from exc
+            raise
+        finally:
+            finished.set()
+            thread.join()
+
     @abc.abstractmethod
-    def fetch(self, sql: str) -> pd.DataFrame:
+    def _fetch(self, sql: str) -> pd.DataFrame:
         """Run one statement and return its rows."""
+
+    @abc.abstractmethod
+    def _cancel(self) -> None:
+        """Cancel the statement running on this connection (called from another thread)."""
 
     def columns(self, table: str | tuple[str, ...]) -> list[Column]:
         """The table's columns, or an InputError naming the table when it cannot be read."""
@@ -72,9 +120,16 @@ class Warehouse(abc.ABC):
                 f"table {quoted} cannot be read on {self.dialect.name} ({first_line(exc)}): check its name and schema"
             ) from None
 
+    def query_columns(self, query: str) -> list[Column]:
+        """The output columns of a (validated) SELECT, without reading its rows."""
+        try:
+            return self._columns(f"(\n{query}\n) lookalike_query")
+        except Exception as exc:  # noqa: BLE001
+            raise InputError(f"the seed query fails on {self.dialect.name} ({first_line(exc)}): check it in a console") from None
+
     @abc.abstractmethod
-    def _columns(self, quoted_table: str) -> list[Column]:
-        """Columns of an already quoted table name."""
+    def _columns(self, relation: str) -> list[Column]:
+        """Columns of an already quoted table name, or of a parenthesised, aliased query."""
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Warehouse]:
@@ -92,28 +147,46 @@ def temporary_name() -> str:
     return f"lookalike_seed_{uuid.uuid4().hex[:12]}"
 
 
+@contextlib.contextmanager
+def _cleanup(remove: Any) -> Iterator[None]:
+    """Run ``remove()`` when the block ends. After a failure its own error (the connection
+    is gone, and the temporary object with its session) must not hide the first one."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            remove()
+        raise
+    remove()
+
+
 class DuckDBWarehouse(Warehouse):
     def __init__(self, con: Any) -> None:
         self.con = con
         self.dialect = get_dialect("duckdb")
 
-    def fetch(self, sql: str) -> pd.DataFrame:
+    def _fetch(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetchdf()
 
-    def _columns(self, quoted_table: str) -> list[Column]:
-        rows = self.con.execute(f"DESCRIBE SELECT * FROM {quoted_table}").fetchall()
+    def _cancel(self) -> None:
+        self.con.interrupt()
+
+    def _columns(self, relation: str) -> list[Column]:
+        rows = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         return [Column(name, type_name) for name, type_name, *_ in rows]
 
     @contextlib.contextmanager
     def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
         name = temporary_name()
         self.con.register(f"{name}_frame", pd.DataFrame({"seed_id": list(ids)}))
-        try:
-            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT seed_id FROM "{name}_frame"')
-            yield name
-        finally:
+
+        def drop() -> None:
             self.con.unregister(f"{name}_frame")
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+        with _cleanup(drop):
+            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT seed_id FROM "{name}_frame"')
+            yield name
 
 
 class SQLAlchemyWarehouse(Warehouse):
@@ -141,13 +214,18 @@ class SQLAlchemyWarehouse(Warehouse):
         SQLAlchemy (":name") nor psycopg2 ("%") reads anything into the text. We only
         read, so the transaction is rolled back afterwards, also after an error."""
         with self._connection() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()
+            self._running = conn.connection.dbapi_connection
             try:
-                cursor.execute(sql)
-                return list(cursor.description or []), cursor.fetchall() if cursor.description else []
+                with _closing_transaction(conn, commit=False) as cursor:
+                    cursor.execute(sql)
+                    return list(cursor.description or []), cursor.fetchall() if cursor.description else []
             finally:
-                cursor.close()
-                conn.rollback()
+                self._running = None
+
+    def _cancel(self) -> None:
+        running = getattr(self, "_running", None)
+        if running is not None:
+            running.cancel()  # psycopg2: asks the server to cancel the running statement
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Warehouse]:
@@ -164,32 +242,50 @@ class SQLAlchemyWarehouse(Warehouse):
             f'INSERT INTO "{name}" (seed_id) VALUES ' + ", ".join(f"({lit})" for lit in literals[i : i + 1000])
             for i in range(0, len(literals), 1000)
         ]
-        self._cursor_write(statements)
-        try:
+        with _cleanup(lambda: self._cursor_write([f'DROP TABLE IF EXISTS "{name}"'])):
+            self._cursor_write(statements)
             yield name
-        finally:
-            self._cursor_write([f'DROP TABLE IF EXISTS "{name}"'])
 
     def _cursor_write(self, statements: list[str]) -> None:
-        with self._connection() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                for statement in statements:
-                    cursor.execute(statement)
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                cursor.close()
+        """Statements on the job's own temporary table, committed together."""
+        with self._connection() as conn, _closing_transaction(conn, commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
 
-    def fetch(self, sql: str) -> pd.DataFrame:
+    def _fetch(self, sql: str) -> pd.DataFrame:
         description, rows = self._cursor_run(sql)
         return pd.DataFrame(rows, columns=[col[0] for col in description])
 
-    def _columns(self, quoted_table: str) -> list[Column]:
-        description, _ = self._cursor_run(f"SELECT * FROM {quoted_table} WHERE 1 = 0")
+    def _columns(self, relation: str) -> list[Column]:
+        description, _ = self._cursor_run(f"SELECT * FROM {relation} WHERE 1 = 0")
         return [Column(col[0], _postgres_type_name(col[1])) for col in description]
+
+
+@contextlib.contextmanager
+def _closing_transaction(conn: Any, commit: bool) -> Iterator[Any]:
+    """A DBAPI cursor on a SQLAlchemy connection, closed afterwards; the transaction is
+    committed (``commit``) or rolled back on the DBAPI connection itself (SQLAlchemy's
+    Connection.rollback() does nothing for a transaction it did not begin, which would
+    leave reads holding their locks for the whole job). After an error the rollback's own
+    error (a dropped connection) does not hide the first one, and a connection the server
+    closed is invalidated, so the pool hands out a fresh one to the next job."""
+    dbapi = conn.connection.dbapi_connection
+    cursor = dbapi.cursor()
+    try:
+        yield cursor
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cursor.close()
+            dbapi.rollback()
+        if getattr(dbapi, "closed", 0):
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+        raise
+    cursor.close()
+    if commit:
+        dbapi.commit()
+    else:
+        dbapi.rollback()
 
 
 # psycopg2 describes result columns by PostgreSQL type OID.
@@ -208,24 +304,33 @@ class SparkWarehouse(Warehouse):
         self.spark = spark
         self.dialect = get_dialect("hive")
 
-    def fetch(self, sql: str) -> pd.DataFrame:
-        frame = self.spark.sql(sql)
-        rows = frame.collect()
+    def _fetch(self, sql: str) -> pd.DataFrame:
+        # The statement's jobs form one group, so that _cancel stops them and nothing else.
+        self._group = f"lookalike-sql-{uuid.uuid4().hex[:12]}"
+        self.spark.sparkContext.setJobGroup(self._group, "lookalike-sql statement", interruptOnCancel=True)
+        try:
+            frame = self.spark.sql(sql)
+            rows = frame.collect()
+        finally:
+            self.spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
         return pd.DataFrame([row.asDict() for row in rows], columns=frame.columns)
 
-    def _columns(self, quoted_table: str) -> list[Column]:
-        return [Column(name, type_name) for name, type_name in self.spark.sql(f"SELECT * FROM {quoted_table} LIMIT 0").dtypes]
+    def _cancel(self) -> None:
+        group = getattr(self, "_group", None)
+        if group is not None:
+            self.spark.sparkContext.cancelJobGroup(group)
+
+    def _columns(self, relation: str) -> list[Column]:
+        return [Column(name, type_name) for name, type_name in self.spark.sql(f"SELECT * FROM {relation} LIMIT 0").dtypes]
 
     @contextlib.contextmanager
     def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
         # A session-scoped temporary view (Spark refuses CREATE TEMPORARY TABLE).
         name = temporary_name()
         column_type = "bigint" if all(isinstance(v, int) for v in ids) else "string"
-        self.spark.createDataFrame([(v,) for v in ids], schema=f"seed_id {column_type}").createOrReplaceTempView(name)
-        try:
+        with _cleanup(lambda: self.spark.catalog.dropTempView(name)):
+            self.spark.createDataFrame([(v,) for v in ids], schema=f"seed_id {column_type}").createOrReplaceTempView(name)
             yield name
-        finally:
-            self.spark.catalog.dropTempView(name)
 
 
 def warehouse_for(connection: Any) -> Warehouse:

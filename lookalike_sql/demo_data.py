@@ -50,15 +50,15 @@ from .catalogue import load_catalogue
 
 __all__ = [
     "DEMO_CATEGORIES",
-    "DEMO_SYMBOLS",
     "DEMO_FEATURES",
-    "SEX_UNKNOWN",
+    "DEMO_SYMBOLS",
+    "MOM_SEED_SQL",
     "SEX_FEMALE",
     "SEX_MALE",
-    "MOM_SEED_SQL",
+    "SEX_UNKNOWN",
+    "build_demo_database",
     "load_catalogue",
     "make_population",
-    "build_demo_database",
 ]
 
 # --------------------------------------------------------------------------- #

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import InputError
@@ -40,10 +41,21 @@ class Dialect:
     forbidden: tuple[tuple[str, str], ...] = field(default=())
     #: One-line description of what the SQL relies on, for the README and --help.
     requires: str = ""
+    #: Text the engine rewrites before parsing, anywhere in the statement (Hive's and
+    #: Spark's ${...} variable substitution): refused in names, literals and queries.
+    substituted: str | None = None
+
+    def check_text(self, text: str, what: str) -> None:
+        if self.substituted and self.substituted in text:
+            raise InputError(
+                f"{what} {text[:60]!r} contains {self.substituted!r}, which {self.name} replaces by a variable's value "
+                "before running the SQL: rename it (or write the value itself)"
+            )
 
     def quote(self, name: str) -> str:
         """Quote one identifier part (table, column), after checking it is sane."""
         check_identifier(name)
+        self.check_text(name, "the name")
         q = self.identifier_quote
         return q + name.replace(q, q + q) + q
 
@@ -52,11 +64,14 @@ class Dialect:
         return ".".join(self.quote(part) for part in split_table_name(table))
 
     def string_literal(self, value: str) -> str:
-        if any(ord(c) < 32 for c in value) or "\\" in value:
+        # A backslash is an escape in Redshift's and Hive's literals but not in
+        # PostgreSQL's or DuckDB's, so no one spelling of it works everywhere.
+        if any(_unwritable(c) for c in value) or "\\" in value:
             raise InputError(
-                f"the text {value!r} contains a control character or a backslash, which "
+                f"the text {value!r} contains a control character, a line separator or a backslash, which "
                 "cannot be written portably as an SQL literal: rename it"
             )
+        self.check_text(value, "the text")
         return "'" + value.replace("'", self.string_quote_escape) + "'"
 
     def float_literal(self, value: float) -> str:
@@ -69,7 +84,7 @@ class Dialect:
         """A customer id as a literal: integers as they are, strings quoted."""
         if isinstance(value, bool):
             raise InputError(f"customer id {value!r} is a boolean: ids must be integers or strings")
-        if isinstance(value, (int,)) or (hasattr(value, "dtype") and getattr(value, "dtype").kind in "iu"):
+        if isinstance(value, (int,)) or (hasattr(value, "dtype") and value.dtype.kind in "iu"):
             return str(int(value))  # type: ignore[arg-type]
         if isinstance(value, str):
             return self.string_literal(value)
@@ -79,13 +94,22 @@ class Dialect:
 _IDENTIFIER_MAX = 127  # Redshift's limit, the smallest of the three
 
 
+def _unwritable(c: str) -> bool:
+    """A character no name or text literal may hold: a control character (C0, DEL, C1),
+    a lone surrogate (not valid UTF-8), or a Unicode line or paragraph separator. The
+    rendered SQL is split into lines (render.tidy, str.splitlines) and read by line-based
+    tools, so U+0085, U+2028 or U+2029 inside a name would end a ``--`` comment that
+    shows the name and turn the rest of the name into SQL."""
+    return unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")
+
+
 def check_identifier(name: str) -> None:
     if not isinstance(name, str) or not name:
         raise InputError(f"identifier {name!r} is empty or not a string: name a table or column")
+    if any(_unwritable(c) for c in name):
+        raise InputError(f"identifier {name!r} contains a control character or a line separator: rename it")
     if len(name.encode("utf-8")) > _IDENTIFIER_MAX:
         raise InputError(f"identifier {name[:40]!r}... is longer than {_IDENTIFIER_MAX} bytes: shorten it")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InputError(f"identifier {name!r} contains a control character: rename it")
 
 
 def split_table_name(table: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -163,6 +187,7 @@ DIALECTS: dict[str, Dialect] = {
             max_columns=None,
             max_inline_ids=1_000,
             forbidden=_HIVE_FORBIDDEN,
+            substituted="${",
             requires="Hive 2.3+ (CTEs, window functions, stack()) or Spark SQL 3.x/4.x",
         ),
     )

@@ -17,3 +17,7 @@ class NoFeatureSelected(LookalikeError):
 
 class EngineError(LookalikeError):
     """The warehouse refused or failed a statement; says which step and which dialect."""
+
+
+class StatementTimeout(EngineError):
+    """A statement ran longer than the job's timeout and was cancelled."""

@@ -13,13 +13,15 @@ import re
 from .dialects import Dialect, get_dialect
 from .validate import parse_one_statement
 
-_STRING_OR_COMMENT = re.compile(r"'(?:[^'\\]|\\.|'')*'|--[^\n]*")
+#: String literals, quoted identifiers ("..." and `...`) and comments: what they hold is
+#: data or a name, never a construct.
+_QUOTED_OR_COMMENT = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`|--[^\n]*")
 
 
 def lint(sql: str, dialect: str | Dialect, *, parse: bool = True) -> list[str]:
     """Problems found in ``sql`` for ``dialect``; an empty list means clean."""
     d = get_dialect(dialect)
-    code = _STRING_OR_COMMENT.sub("''", sql)  # literals and comments may say anything
+    code = _QUOTED_OR_COMMENT.sub("''", sql)  # literals, names and comments may say anything
     problems = [
         f"{d.name}: {reason}" for pattern, reason in d.forbidden if re.search(pattern, code, flags=re.IGNORECASE)
     ]

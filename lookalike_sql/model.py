@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .connections import Warehouse, first_line, warehouse_for
+from .connections import Column, Warehouse, first_line, warehouse_for
 from .dialects import Dialect, get_dialect, split_table_name
-from .errors import EngineError, InputError, NoFeatureSelected
+from .errors import EngineError, InputError, NoFeatureSelected, StatementTimeout
 from .population import (
     Long,
     Population,
@@ -45,6 +45,7 @@ class LookalikeResult:
     n_seed_found: int
     n_profiled: int  # customers on the population side of the profile (all unless sampled)
     threshold: float  # the model's JS-divergence threshold, for the near-miss warning
+    size: int | None = None  # the audience size asked for
     seconds: dict[str, float] = field(default_factory=dict)
     #: CSV (feature, category) naming the features' categories; None = the packaged one
     catalogue: str | None = None
@@ -121,6 +122,10 @@ class Lookalike:
         if not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
             raise InputError(f"threshold {self.threshold!r} is outside [0, 1]: JS divergence in base 2 lies in [0, 1]")
         self.threshold = float(self.threshold)
+        if isinstance(self.id_column, str) and self.id_column.lower() in ("rank", "distance"):
+            raise InputError(
+                f"the id column cannot be called {self.id_column!r}, which names an output column: rename it in a view"
+            )
         if self.features is not None:
             self.features = list(self.features)
             if not self.features:
@@ -164,22 +169,35 @@ class Lookalike:
         *,
         exclude_seed: bool = False,
         progress: Progress | None = None,
+        timeout: float | None = None,
     ) -> LookalikeResult:
-        """Run the job in the warehouse in two statements (profile, then a ranking that
-        touches only the selected features) and return the audience.
+        """Run the job in the warehouse in three statements (profile, a ranking that
+        touches only the selected features, the audience's histograms) and return the
+        audience. ``timeout`` (seconds) cancels any statement that runs longer.
 
         Gives the same ids as running ``sql()``'s single statement."""
         seed = as_seed(seed)
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+            raise InputError(f"timeout must be a positive number of seconds, not {timeout!r}")
         with warehouse_for(connection).session() as warehouse, _ids_in_warehouse(warehouse, seed) as seed_there:
-            return self._execute(warehouse, seed_there, len(seed.values) if seed.kind == "ids" else None, size, exclude_seed, progress)
+            n_ids = len(seed.values) if seed.kind == "ids" else None
+            return self._execute(warehouse, seed_there, n_ids, size, exclude_seed, progress, timeout, seed)
 
     def _execute(
-        self, warehouse: Warehouse, seed: Seed, n_ids_given: int | None, size: int, exclude_seed: bool, progress: Progress | None
+        self,
+        warehouse: Warehouse,
+        seed: Seed,
+        n_ids_given: int | None,
+        size: int,
+        exclude_seed: bool,
+        progress: Progress | None,
+        timeout: float | None,
+        seed_as_given: Seed,
     ) -> LookalikeResult:
         started = time.perf_counter()
         report = progress or (lambda step, seconds: None)
         d = warehouse.dialect
-        job = self._prepare(d, seed, size, exclude_seed, warehouse)
+        job = self._prepare(d, seed, size, exclude_seed, warehouse, seed_as_given)
         statements: dict[str, str] = {}
         seconds: dict[str, float] = {}
 
@@ -188,14 +206,20 @@ class Lookalike:
             report(step, time.perf_counter() - started)
             t0 = time.perf_counter()
             try:
-                frame = warehouse.fetch(sql)
+                frame = warehouse.fetch(sql, timeout)
+            except StatementTimeout as exc:
+                raise StatementTimeout(
+                    f"the {step} step on {d.name} ran past the {timeout:g} s timeout and was cancelled: "
+                    "allow more time (timeout=, --timeout) or profile on a sample (sample=, --sample)"
+                ) from exc
             except Exception as exc:  # any driver's error, re-raised with the step and dialect named
-                raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}") from exc
+                raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}{_hint(exc)}") from exc
             seconds[step] = time.perf_counter() - t0
             return frame
 
         profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", **job))
         profile = _normalise_profile(profile)
+        _check_profile(profile, job)
         n_population = int(profile["n_population"].iloc[0])
         # Python ids are counted as given, so the report shows how many were not found.
         n_seed_ids = n_ids_given if n_ids_given is not None else int(profile["n_seed_ids"].iloc[0])
@@ -212,6 +236,11 @@ class Lookalike:
         if chosen.empty:
             best = profile.sort_values("js_divergence", ascending=False).head(3)
             near = ", ".join(f"{r.feature}={r.js_divergence:.4f}" for r in best.itertuples())
+            if n_seed_found == n_population:
+                raise NoFeatureSelected(
+                    f"The seed holds every customer of the population ({n_population:,}), so no feature tells it apart: "
+                    "use a seed that is a part of the population."
+                )
             raise NoFeatureSelected(
                 f"No feature reaches the JS-divergence threshold {self.threshold} (highest: {near}): "
                 "lower the threshold or use a sharper seed."
@@ -229,10 +258,14 @@ class Lookalike:
             "rank",
             render("rank.sql.j2", d, purpose="rank customers by the selected features", selected=selected, selected_rows=selected_rows, **job),
         )
+        if "repeated_pairs" in audience.columns:  # the long ranking's own check
+            if (pd.to_numeric(audience["repeated_pairs"]) > 0).any():
+                raise InputError(f"{_REPEATED_PAIRS} ({job['population_label']})")
+            audience = audience.drop(columns="repeated_pairs")
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
-        features = profile.drop(columns=["n_population", "n_profiled", "n_seed_found", "n_seed_ids"])
+        features = profile.drop(columns=["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids"])
         features["lookalike_mean"] = float("nan")
         with _ids_in_warehouse(warehouse, Seed.ids(audience[self.id_column].tolist())) as members:
             histograms = self._audience_histograms(run, d, job, members, selected, features)
@@ -247,6 +280,7 @@ class Lookalike:
             n_seed_found=n_seed_found,
             n_profiled=n_profiled,
             threshold=self.threshold,
+            size=size,
             seconds=seconds,
         )
 
@@ -292,20 +326,24 @@ class Lookalike:
         return pd.DataFrame(table, columns=["feature", "bin", "bin_lo", "bin_hi", "population", "seed", "lookalike"])
 
     # ----------------------------------------------------------------- preparation
-    def _prepare(self, d: Dialect, seed: Seed, size: int, exclude_seed: bool, warehouse: Warehouse | None) -> dict[str, Any]:
-        """Validate everything and build the template context for dialect ``d``."""
+    def _prepare(
+        self, d: Dialect, seed: Seed, size: int, exclude_seed: bool, warehouse: Warehouse | None, seed_as_given: Seed | None = None
+    ) -> dict[str, Any]:
+        """Validate everything and build the template context for dialect ``d``.
+        ``seed_as_given`` is the seed before a long id list went into a temporary table
+        (its ids are checked against the id column's type)."""
         _check_int("size", size, 1)
         if warehouse is not None and warehouse.dialect is not d:
             raise InputError(f"the connection runs {warehouse.dialect.name} SQL, not {d.name}: pass dialect={warehouse.dialect.name!r}")
         population = self.population
         assert isinstance(population, (Wide, Long))
         if isinstance(population, Long):
-            features = self._resolve_long_features(population, warehouse)
+            features, id_column = self._resolve_long_features(population, warehouse)
             layout = _long_context(d, population, self.id_column)
             doubles: set[str] = set()  # the long table's values are cast once, not per feature
             group_size = len(features)  # rows, not columns: no column limit applies
         else:
-            columns_by_table, doubles = self._resolve_wide_columns(population, warehouse)
+            columns_by_table, doubles, id_column = self._resolve_wide_columns(population, warehouse)
             features = [name for names in columns_by_table.values() for name in names] if columns_by_table else list(self.features or [])
             layout = _wide_context(d, population, self.id_column, columns_by_table)
             group_size = _group_size(d, self.bins)
@@ -328,7 +366,7 @@ class Lookalike:
             "features": feature_context,
             "feature_rows": [f["row"] + [f.get("fill_sql", "NULL")] for f in feature_context],
             "groups": groups,
-            "seed": self._seed_context(d, seed, warehouse),
+            "seed": self._seed_context(d, seed, warehouse, id_column, seed_as_given),
             "sample": _sample_context(self.sample),
             "size": int(size),
             "exclude_seed": bool(exclude_seed),
@@ -339,10 +377,12 @@ class Lookalike:
             "min_count": self.min_count,
         }
 
-    def _resolve_wide_columns(self, population: Wide, warehouse: Warehouse | None) -> tuple[dict[TableKey, list[str]], set[str]]:
+    def _resolve_wide_columns(
+        self, population: Wide, warehouse: Warehouse | None
+    ) -> tuple[dict[TableKey, list[str]], set[str], Column | None]:
         """The feature columns of each table of a wide population (empty when there is no
-        connection and one table: the features are then the model's list), and those
-        already of the 8-byte float type."""
+        connection and one table: the features are then the model's list), those already
+        of the 8-byte float type, and the id column (None without a connection)."""
         if warehouse is None:
             if len(population.tables) > 1:
                 raise InputError(
@@ -353,16 +393,18 @@ class Lookalike:
                 raise InputError(
                     "the features are unknown without a connection: pass features=[...] (--features) or a connection (--url)"
                 )
-            return {}, set()
+            return {}, set(), None
         wanted = set(self.features) if self.features is not None else None
         found: dict[TableKey, list[str]] = {}
         owner: dict[str, str] = {}
         doubles: set[str] = set()
+        id_column: Column | None = None
         for table in population.tables:
             columns = {c.name: c for c in warehouse.columns(table)}
             quoted = warehouse.dialect.quote_table(table)
             if self.id_column not in columns:
                 raise InputError(f"id column {self.id_column!r} is not in table {quoted}: choose one of {_names(columns)}")
+            id_column = id_column or columns[self.id_column]
             names = []
             for c in columns.values():
                 if c.name == self.id_column or (wanted is not None and c.name not in wanted):
@@ -392,9 +434,10 @@ class Lookalike:
         if not owner:
             tables = ", ".join(warehouse.dialect.quote_table(t) for t in population.tables)
             raise InputError(f"{tables} has no numeric column besides {self.id_column!r}: there is nothing to compare")
-        return found, doubles
+        return found, doubles, id_column
 
-    def _resolve_long_features(self, population: Long, warehouse: Warehouse | None) -> list[str]:
+    def _resolve_long_features(self, population: Long, warehouse: Warehouse | None) -> tuple[list[str], Column | None]:
+        """The candidate features of a long table, and its id column (None without a connection)."""
         unknown = [name for name in population.fills if self.features is not None and name not in self.features]
         if unknown:
             raise InputError(f"fills names {unknown[0]!r}, which is not a candidate feature: remove it or add the feature")
@@ -403,7 +446,7 @@ class Lookalike:
                 raise InputError(
                     "the features of a long table are unknown without a connection: pass features=[...] (--features) or a connection (--url)"
                 )
-            return list(self.features)
+            return list(self.features), None
         d = warehouse.dialect
         table = d.quote_table(population.table)
         columns = {c.name: c for c in warehouse.columns(population.table)}
@@ -415,31 +458,46 @@ class Lookalike:
         if population.ids is not None and self.id_column not in {c.name for c in warehouse.columns(population.ids)}:
             raise InputError(f"the ids table {d.quote_table(population.ids)} has no column {self.id_column!r}: name the id column")
         if self.features is not None:
-            return list(self.features)
+            return list(self.features), columns[self.id_column]
         feature = d.quote(population.feature_column)
-        names = warehouse.fetch(f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL").iloc[:, 0]
+        try:
+            names = warehouse.fetch(f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL").iloc[:, 0]
+        except Exception as exc:
+            raise EngineError(f"reading the feature names of {table} failed on {d.name}: {first_line(exc)}") from exc
         features = sorted(str(name) for name in names)
         if not features:
             raise InputError(f"the long table {table} has no rows: there is nothing to compare")
         unknown = [name for name in population.fills if name not in features]
         if unknown:
             raise InputError(f"fills names {unknown[0]!r}, which {table} does not hold: check the name")
-        return features
+        return features, columns[self.id_column]
 
-    def _seed_context(self, d: Dialect, seed: Seed, warehouse: Warehouse | None) -> dict[str, Any]:
+    def _seed_context(
+        self, d: Dialect, seed: Seed, warehouse: Warehouse | None, id_column: Column | None = None, seed_as_given: Seed | None = None
+    ) -> dict[str, Any]:
+        """The seed for the templates. With a connection, the seed's ids must be of the id
+        column's kind (numbers or text): comparing a number with text fails on Redshift
+        and Hive, and on DuckDB would compare as text."""
+        given = seed_as_given or seed
+        if given.kind == "ids" and id_column is not None:
+            _check_id_kind("the seed's ids", "text" if isinstance(given.values[0], str) else "number", id_column)
         if seed.kind == "ids":
             return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values]}
         if seed.kind == "table":
-            column = seed.column or self.id_column
+            column = self.id_column if seed.column is None else seed.column
             if warehouse is not None:
-                names = {c.name for c in warehouse.columns(seed.table_name)}
-                if column not in names:
+                columns = {c.name: c for c in warehouse.columns(seed.table_name)}
+                if column not in columns:
                     raise InputError(
                         f"seed table {d.quote_table(seed.table_name)} has no column {column!r}: "
-                        f"name its id column (--seed-column) among {', '.join(sorted(names))}"
+                        f"name its id column (--seed-column) among {', '.join(sorted(columns))}"
                     )
+                if id_column is not None and given.kind == "table":
+                    _check_id_kind(f"seed table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
             return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column)}
         column = single_select_column(seed.sql or "", d)
+        if warehouse is not None and id_column is not None:
+            _check_id_kind("the seed query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
         return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
 
 
@@ -518,9 +576,55 @@ def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     # DuckDB's count_if is NULL, not 0, when every value is NULL (a feature NULL for the
     # whole seed); the JS step treats both alike, the histograms need the 0.
     profile[counts] = profile[counts].fillna(0)
-    for column in ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_profiled", "n_seed_found", "n_seed_ids", *counts):
+    integers = ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "non_finite")
+    for column in (*integers, "n_profiled", "n_seed_found", "n_seed_ids", *counts):
         profile[column] = pd.to_numeric(profile[column]).astype("int64")
     return profile.sort_values("idx").reset_index(drop=True)
+
+
+_REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long table: keep one row per customer and feature"
+
+
+def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
+    """What the one statement's `checks` guard stops on, checked in Python with the
+    feature named: an empty population, NULL or repeated ids, non-finite values."""
+    first = profile.iloc[0]
+    where = job["population_label"]
+    id_name = job["id_col"]
+    if first["n_population"] == 0:
+        raise InputError(f"the population {where} is empty: check the table")
+    if first["n_null_ids"] > 0:
+        raise InputError(f"{first['n_null_ids']:,} customers of {where} have a NULL id {id_name}: filter them out in a view")
+    if first["n_duplicate_ids"] > 0:
+        joined = " (or a table joined on the id repeats it)" if job["layout"] == "wide" and "JOIN" in job["population"] else ""
+        raise InputError(
+            f"{first['n_duplicate_ids']:,} ids {id_name} appear more than once in {where}{joined}: "
+            "make the id unique (a view with one row per customer)"
+        )
+    if profile["repeated_pairs"].max() > 0:
+        raise InputError(f"{_REPEATED_PAIRS} ({where})")
+    bad = profile.loc[profile["non_finite"] > 0, "feature"]  # flagged in SQL, where NaN and NULL differ
+    if len(bad):
+        names = ", ".join(repr(name) for name in bad.head(5))
+        raise InputError(
+            f"feature {names} of {where} holds NaN or infinite values: replace them with NULL in a view, or leave the feature out"
+        )
+
+
+def _hint(exc: BaseException) -> str:
+    """What to do about an engine error the job's data can cause."""
+    if "underflow" in str(exc):  # PostgreSQL: a square of a value below ~1e-154
+        return " (a feature holds values so close to 0 that their squares underflow: round them to 0 in a view)"
+    return ""
+
+
+def _check_id_kind(what: str, kind: str, id_column: Column) -> None:
+    if kind == "other" or id_column.kind == "other" or kind == id_column.kind:
+        return
+    wanted = "integers" if id_column.kind == "number" else "text"
+    raise InputError(
+        f"{what} are {kind} but the id column {id_column.name!r} is {id_column.type_name}: give {wanted}, as the id column holds"
+    )
 
 
 def _count(value: object) -> int:

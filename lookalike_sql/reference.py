@@ -215,18 +215,19 @@ def reference_lookalike(
         else:
             lo, hi = np.nan, np.nan
 
-        # JS divergence (0 in the degenerate cases)
-        if not nonnull.any() or hi == lo or seed_count < min_count:
+        # standardisation of x' = x with NULL -> 0 (population mean / std, ddof=0)
+        x0 = np.where(nonnull, x, 0.0)
+        mean = float(x0.mean()) if len(x0) else np.nan
+        std = float(x0.std(ddof=0)) if len(x0) else np.nan
+
+        # JS divergence (0 in the degenerate cases; a std of 0 despite hi > lo means the
+        # spread underflowed, and z could not be computed)
+        if not nonnull.any() or hi == lo or not std > 0 or seed_count < min_count:
             js = 0.0
         else:
             p_counts = histogram_counts(x, lo, hi, bins)
             q_counts = histogram_counts(seed_x, lo, hi, bins)
             js = js_divergence_base2(p_counts, q_counts)
-
-        # standardisation of x' = x with NULL -> 0 (population mean / std, ddof=0)
-        x0 = np.where(nonnull, x, 0.0)
-        mean = float(x0.mean()) if len(x0) else np.nan
-        std = float(x0.std(ddof=0)) if len(x0) else np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
             z_by_feature[f] = (np.nan_to_num(x_all, nan=0.0) - mean) / std
 

@@ -76,6 +76,8 @@ def render(template: str, dialect: str | Dialect, **context: Any) -> str:
 
 
 def tidy(sql: str) -> str:
-    """Drop blank lines and trailing spaces left by template logic."""
-    lines = [line.rstrip() for line in sql.splitlines()]
+    """Drop blank lines and trailing spaces left by template logic. Lines end at "\n"
+    only, as the engines see them (str.splitlines would also break at U+2028 and the
+    like, and could end a ``--`` comment the engines continue)."""
+    lines = [line.rstrip(" \t\r") for line in sql.split("\n")]
     return "\n".join(line for line in lines if line.strip()) + "\n"

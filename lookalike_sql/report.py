@@ -51,6 +51,11 @@ def audience_warnings(result: LookalikeResult) -> list[str]:
             f"{best['feature']}, has {best['js_divergence']:.3f}): the seed hardly differs from the population; "
             "check its definition before using the audience"
         )
+    if result.size is not None and len(result.audience) < result.size:
+        warnings.append(
+            f"the audience has {len(result.audience):,} customers, fewer than the size asked for ({result.size:,}): "
+            "that is everyone the population holds (less the seed, when excluded)"
+        )
     return warnings
 
 

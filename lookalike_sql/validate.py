@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import sqlglot
 from sqlglot import exp
 
 from .dialects import Dialect, get_dialect
 from .errors import InputError
+
+#: Functions that change state although called from a SELECT (sequences, settings, other
+#: sessions, large objects, remote writes). A seed query may read anything the analyst can
+#: read, but may not call these. The real protection is read-only credentials (SECURITY.md).
+STATE_CHANGING_FUNCTIONS = frozenset(
+    {
+        "nextval", "setval", "set_config", "pg_terminate_backend", "pg_cancel_backend",
+        "pg_reload_conf", "pg_rotate_logfile", "lo_import", "lo_export", "lo_unlink", "lo_create",
+        "dblink_exec", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_sleep", "reflect", "java_method",
+    }
+)
 
 
 def parse_one_statement(sql: str, dialect: str | Dialect) -> exp.Expression:
@@ -15,7 +28,7 @@ def parse_one_statement(sql: str, dialect: str | Dialect) -> exp.Expression:
     d = get_dialect(dialect)
     try:
         statements = [s for s in sqlglot.parse(sql, read=d.sqlglot_name) if s is not None]
-    except sqlglot.errors.ParseError as exc:
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         raise InputError(f"the SQL does not parse as {d.name}: {str(exc).splitlines()[0]}") from None
     if len(statements) != 1:
         raise InputError(f"expected one SQL statement, found {len(statements)}: remove the extra statements")
@@ -24,14 +37,53 @@ def parse_one_statement(sql: str, dialect: str | Dialect) -> exp.Expression:
     return statements[0]
 
 
-def single_select_column(query: str, dialect: str | Dialect) -> str:
-    """The output column name of a seed query that must be ONE SELECT of ONE column."""
-    tree = parse_one_statement(query, dialect)
+def single_select_column(query: str, dialect: str | Dialect, role: str = "seed") -> str:
+    """The output column name of a user query that must be ONE read-only SELECT of ONE
+    column: no second statement, no DDL/DML anywhere in it (a data-modifying CTE, SELECT
+    INTO), no row locks, no state-changing function, and nothing that escapes the
+    parentheses it is placed in."""
+    d = get_dialect(dialect)
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") and c not in "\t\n\r" for c in query):
+        raise InputError(f"the {role} query contains a control character or a Unicode line separator: remove it")
+    d.check_text(query, f"the {role} query")
+    if d.name == "redshift" and "\\" in query:
+        raise InputError(
+            f"the {role} query contains a backslash, which Redshift and PostgreSQL read differently in a string: "
+            "write a quote inside a string as ''"
+        )
+    tree = parse_one_statement(query, d)
     if not isinstance(tree, exp.Query):
-        raise InputError(f"the seed query must be a SELECT, not {tree.key.upper()}: write SELECT <id column> FROM ...")
+        raise InputError(f"the {role} query must be a SELECT, not {tree.key.upper()}: write SELECT <id column> FROM ...")
+    for node in tree.walk():
+        if isinstance(node, (exp.DDL, exp.DML, exp.Command, exp.Merge)):
+            raise InputError(f"the {role} query contains {node.key.upper()}: it may only read (one SELECT)")
+        if isinstance(node, exp.Into):
+            raise InputError(f"the {role} query uses SELECT ... INTO, which creates a table: remove the INTO clause")
+        if isinstance(node, exp.Lock):
+            raise InputError(f"the {role} query locks rows (FOR UPDATE/SHARE): remove the locking clause")
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in STATE_CHANGING_FUNCTIONS:
+                raise InputError(f"the {role} query calls {name}(), which changes state: a {role} query may only read")
     names = tree.named_selects
     if len(tree.selects) != 1 or len(names) != 1 or names[0] in ("", "*"):
         raise InputError(
-            "the seed query must select exactly one named column (the ids), e.g. SELECT member_srl FROM ..."
+            f"the {role} query must select exactly one named column (the ids), e.g. SELECT member_srl FROM ..."
         )
+    _check_embeds(query, tree, d, role)
     return names[0]
+
+
+def _check_embeds(query: str, tree: exp.Expression, d: Dialect, role: str) -> None:
+    """The templates place the query, as written, in ``FROM (\\n<query>\\n) alias``. Parse
+    it in that place: it must come back as the same query, as one subquery (so no comment
+    or parenthesis in it reaches the surrounding statement)."""
+    wrapped = f"SELECT lookalike_check.* FROM (\n{query}\n) lookalike_check"
+    try:
+        outer = sqlglot.parse(wrapped, read=d.sqlglot_name)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        outer = []
+    source = outer[0].args.get("from_", outer[0].args.get("from")) if len(outer) == 1 and isinstance(outer[0], exp.Select) else None
+    subquery = source.this if source is not None else None
+    if not isinstance(subquery, exp.Subquery) or subquery.this != tree or subquery.alias != "lookalike_check":
+        raise InputError(f"the {role} query does not stay one subquery when placed in the statement: remove stray comments or parentheses")

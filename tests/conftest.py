@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import engines  # noqa: E402  (tests/engines.py; tests/ is not a package)
-from engines import EngineUnavailable  # noqa: E402
+import engines
+from engines import EngineUnavailable
 
 
 def pytest_configure(config):

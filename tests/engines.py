@@ -396,9 +396,27 @@ def _kind(s: pd.Series) -> str:
     return "string"  # object / str / category: stored as text
 
 
-def _quote(ident: str) -> str:
-    """Double-quote a (possibly schema-qualified, dotted) identifier."""
-    return ".".join('"' + part.replace('"', '""') + '"' for part in ident.split("."))
+def _name_parts(ident: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A table name's parts: 'schema.table' is split on dots; a tuple is taken as its
+    parts, so ('odd.name',) names one table whose name holds a dot."""
+    return tuple(ident) if isinstance(ident, (tuple, list)) else tuple(str(ident).split("."))
+
+
+def _quote(ident: str | tuple[str, ...]) -> str:
+    """Double-quote a (possibly schema-qualified, dotted) table name; see _name_parts."""
+    return ".".join(_quote_column(part) for part in _name_parts(ident))
+
+
+def _quote_column(name: str) -> str:
+    """Double-quote one column name as it is (a dot in it stays part of the name)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _spark_view_name(ident: str | tuple[str, ...]) -> str:
+    """The name to give createOrReplaceTempView: Spark parses it as SQL, so every part is
+    backtick-quoted (backticks doubled); unquoted, a name with a space, a quote or a
+    non-ASCII letter is refused, and one with '--' is cut at the comment."""
+    return ".".join("`" + part.replace("`", "``") + "`" for part in _name_parts(ident))
 
 
 _PG_TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "bool": "BOOLEAN",
@@ -420,7 +438,9 @@ def load_table(engine_name: str, connection, table_name: str, df: pd.DataFrame) 
     DOUBLE, bool -> BOOLEAN, datetime -> TIMESTAMP, anything else -> text.
     NaN/None/pd.NA become SQL NULL on every engine. Column names are kept as
     they are and quoted, so prefer lower-case names (PostgreSQL folds unquoted
-    identifiers to lower case).
+    identifiers to lower case). ``table_name`` is 'table' or 'schema.table'
+    (split on dots), or a tuple of parts, which keeps a dot inside one part;
+    every part is quoted (on Spark with backticks, also for the temp view).
     """
     name = {"redshift": "postgres", "hive": "spark"}.get(engine_name, engine_name)
     if name == "duckdb":
@@ -438,7 +458,7 @@ def _duckdb_select(df: pd.DataFrame, view: str) -> str:
     cols = []
     for c in df.columns:
         k = _kind(df[c])
-        q = _quote(str(c))
+        q = _quote_column(c)
         expr = f"CAST({q} AS {_DUCK_TYPES[k]})"
         if k == "float":
             # DuckDB (2.x) already reads NaN in pandas float columns as NULL; the
@@ -497,7 +517,7 @@ def _load_postgres(engine, table_name: str, df: pd.DataFrame) -> None:
     """DROP + CREATE + COPY (CSV) through psycopg2; no SQLAlchemy reflection,
     so it works on the redshift+psycopg2 dialect too."""
     kinds = {c: _kind(df[c]) for c in df.columns}
-    ddl_cols = ", ".join(f"{_quote(str(c))} {_PG_TYPES[k]}" for c, k in kinds.items())
+    ddl_cols = ", ".join(f"{_quote_column(c)} {_PG_TYPES[k]}" for c, k in kinds.items())
     with tempfile.TemporaryDirectory(prefix="lookalike-copy-") as tmp:
         path = Path(tmp) / "data.csv"
         _write_copy_csv(df, kinds, path)
@@ -539,7 +559,7 @@ def _load_spark(spark, table_name: str, df: pd.DataFrame) -> None:
     if len(df) >= SPARK_PARQUET_MIN_ROWS and len(df.columns) > 0:
         sdf = _spark_frame_via_parquet(spark, table_name, df, schema)
         if sdf is not None:
-            sdf.createOrReplaceTempView(table_name)
+            sdf.createOrReplaceTempView(_spark_view_name(table_name))
             return
     # Plain Python rows with None for every missing value: pandas NaN would
     # otherwise stay NaN in a DoubleType column (Spark keeps NaN as a value).
@@ -560,7 +580,7 @@ def _load_spark(spark, table_name: str, df: pd.DataFrame) -> None:
         columns.append([None if m else v for v, m in zip(vals, mask)])
     rows = list(zip(*columns)) if columns else [()] * len(df)
     sdf = spark.createDataFrame(rows, schema=schema, verifySchema=False)
-    sdf.createOrReplaceTempView(table_name)
+    sdf.createOrReplaceTempView(_spark_view_name(table_name))
 
 
 def _spark_frame_via_parquet(spark, table_name: str, df: pd.DataFrame, schema):
@@ -575,7 +595,7 @@ def _spark_frame_via_parquet(spark, table_name: str, df: pd.DataFrame, schema):
     if _spark_files_dir is None:
         _spark_files_dir = Path(tempfile.mkdtemp(prefix="lookalike-spark-views-"))
         atexit.register(shutil.rmtree, _spark_files_dir, True)
-    safe = re.sub(r"[^A-Za-z0-9_]", "_", table_name)
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", ".".join(_name_parts(table_name)))
     path = _spark_files_dir / f"{safe}-{time.time_ns()}.parquet"
     con = duckdb.connect()
     try:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 import time
 
+import engines
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
-import engines
 
 
 def _frame_with_nulls() -> pd.DataFrame:
@@ -113,9 +112,8 @@ def test_redshift_dialect_known_limits(redshift_engine):
     """Pin down what does not work on PostgreSQL, so a change in a dependency shows up."""
     # Without sslmode=disable the dialect insists on verify-full SSL.
     bare = sa.create_engine(redshift_engine.url.difference_update_query(["sslmode"]))
-    with pytest.raises(sa.exc.OperationalError, match="SSL"):
-        with bare.connect():
-            pass
+    with pytest.raises(sa.exc.OperationalError, match="SSL"), bare.connect():
+        pass
     bare.dispose()
     # Reflection queries Redshift-only catalogs.
     with pytest.raises(sa.exc.ProgrammingError):

@@ -195,3 +195,58 @@ def test_bad_long_and_split_tables(con):
         with pytest.raises(InputError, match=pattern) as exc:
             model.execute(con, seed, 10)
         one_line(exc)
+
+
+@pytest.mark.parametrize(
+    ("query", "pattern"),
+    [
+        ("SELECT customer_id INTO stolen FROM pop", r"SELECT \.\.\. INTO, which creates a table"),
+        ("WITH d AS (DELETE FROM pop RETURNING customer_id) SELECT customer_id FROM d", r"contains DELETE: it may only read"),
+        ("SELECT customer_id FROM pop FOR UPDATE", r"locks rows"),
+        ("SELECT nextval('s') AS customer_id", r"calls nextval\(\), which changes state"),
+        ("SELECT customer_id FROM pop) x; DROP TABLE pop; --", r"does not parse"),
+        ("SELECT customer_id FROM pop /* unterminated", r"does not parse"),
+        ("CREATE TABLE x AS SELECT customer_id FROM pop", r"must be a SELECT, not CREATE"),
+        ("SELECT customer_id FROM pop; SELECT 1", r"expected one SQL statement, found 2"),
+        ("SELECT customer_id FROM pop -- x\u2028) s; DROP TABLE pop; --", r"control character or a Unicode line separator"),
+    ],
+)
+@pytest.mark.parametrize("dialect", ["duckdb", "redshift", "hive"])
+def test_seed_query_must_be_one_read_only_select(con, query, pattern, dialect):
+    model = Lookalike("pop", "customer_id", features=["age"])
+    with pytest.raises(InputError, match=pattern) as exc:
+        model.sql(Seed.query(query), 10, dialect=dialect)
+    one_line(exc)
+    if dialect == "duckdb":
+        with pytest.raises(InputError, match=pattern):
+            model.execute(con, Seed.query(query), 10)
+        assert con.execute("SELECT COUNT(*) FROM pop").fetchone()[0] == 3000
+
+
+def test_seed_query_with_a_comment_and_quotes_is_accepted(con):
+    query = "SELECT customer_id FROM pop -- the mothers\nWHERE age BETWEEN 25 AND 35 AND 'it''s' <> '--'"
+    result = Lookalike("pop", "customer_id", min_count=10).execute(con, Seed.query(query), 10)
+    assert result.n_seed_found == con.execute("SELECT COUNT(*) FROM pop WHERE age BETWEEN 25 AND 35").fetchone()[0]
+
+
+def test_redshift_seed_query_with_a_backslash_is_refused():
+    with pytest.raises(InputError, match="contains a backslash, which Redshift and PostgreSQL read differently"):
+        Lookalike("pop", "customer_id", features=["age"]).sql(Seed.query("SELECT customer_id FROM pop WHERE x = 'a\\'"), 10, dialect="redshift")
+
+
+def test_hive_refuses_variable_substitution_in_seed_queries():
+    with pytest.raises(InputError, match=r"contains '\$\{', which hive replaces"):
+        Lookalike("pop", "customer_id", features=["age"]).sql(Seed.query("SELECT customer_id FROM pop WHERE x = '${a}'"), 10, dialect="hive")
+
+
+@pytest.mark.parametrize("name", ["rank", "Distance"])
+def test_id_column_cannot_be_named_like_an_output_column(name):
+    with pytest.raises(InputError, match="names an output column"):
+        Lookalike("pop", name)
+
+
+def test_mixed_seed_ids_are_refused():
+    with pytest.raises(InputError, match=r"mixes id types \(int, str\)"):
+        Seed.ids([1, "2"])
+    with pytest.raises(InputError, match="is a float"):
+        Lookalike("pop", "customer_id", features=["age"]).sql(Seed.ids([1.5, 2.5]), 10)

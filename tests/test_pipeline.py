@@ -3,11 +3,11 @@ NumPy reference's audience and weights (duckdb; PostgreSQL as Redshift; Spark as
 
 from __future__ import annotations
 
+import datasets
 import pandas as pd
 import pytest
-
-import datasets
 from helpers import assert_same_audience, assert_same_features, reference_for
+
 from lookalike_sql import Lookalike, NoFeatureSelected, Seed
 from lookalike_sql.lint import lint
 
@@ -143,7 +143,6 @@ def test_more_features_than_one_select_holds(engine):
 def test_sqlalchemy_connection_as_well_as_engine(redshift_engine):
     """execute() takes a SQLAlchemy Connection too (and leaves it usable)."""
     import sqlalchemy
-
     from conftest import EngineHandle
 
     handle = EngineHandle("redshift", redshift_engine, "postgres")

@@ -15,7 +15,13 @@ seed_size AS (
   SELECT COUNT(*) AS n_seed_ids FROM seed_ids
 ),
 population_size AS (
-  SELECT COUNT(*) AS n_population FROM "mart"."population" p
+  -- stage: population, its size and the id column's soundness (checked before use)
+  SELECT
+    COUNT(*) AS n_population,
+    COUNT(*) - COUNT(p."member_srl") AS n_null_ids,
+    COUNT(p."member_srl") - COUNT(DISTINCT p."member_srl") AS n_duplicate_ids,
+    0 AS repeated_pairs
+  FROM "mart"."population" p
 ),
 pop_range_1 AS (
   -- stage: profile, pass 1 over the profiled customers: range, count and mean per feature
@@ -96,6 +102,8 @@ seed_stats_1 AS (
     count_if(raw_1 = 8) AS q_1_8,
     count_if(raw_1 >= 9) AS q_1_9,
     AVG(COALESCE(x_1, 0)) AS sm_1,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_1) AS sdev_1,
     COUNT(x_2) AS sn_2,
     count_if(raw_2 <= 0) AS q_2_0,
     count_if(raw_2 = 1) AS q_2_1,
@@ -108,6 +116,8 @@ seed_stats_1 AS (
     count_if(raw_2 = 8) AS q_2_8,
     count_if(raw_2 >= 9) AS q_2_9,
     AVG(COALESCE(x_2, 0)) AS sm_2,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_2) AS sdev_2,
     COUNT(x_3) AS sn_3,
     count_if(raw_3 <= 0) AS q_3_0,
     count_if(raw_3 = 1) AS q_3_1,
@@ -119,14 +129,19 @@ seed_stats_1 AS (
     count_if(raw_3 = 7) AS q_3_7,
     count_if(raw_3 = 8) AS q_3_8,
     count_if(raw_3 >= 9) AS q_3_9,
-    AVG(COALESCE(x_3, 0)) AS sm_3
+    AVG(COALESCE(x_3, 0)) AS sm_3,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_3) AS sdev_3
   FROM (
     SELECT
       CAST(p."age000" AS DOUBLE) AS x_1,
+      COALESCE(CAST(p."age000" AS DOUBLE), 0) - st.mu_1 AS dev_1,
       FLOOR((CAST(p."age000" AS DOUBLE) - st.lo_1) / st.wd_1 * 10) AS raw_1,
       CAST(p."sex000" AS DOUBLE) AS x_2,
+      COALESCE(CAST(p."sex000" AS DOUBLE), 0) - st.mu_2 AS dev_2,
       FLOOR((CAST(p."sex000" AS DOUBLE) - st.lo_2) / st.wd_2 * 10) AS raw_2,
       CAST(p."gpo015" AS DOUBLE) AS x_3,
+      COALESCE(CAST(p."gpo015" AS DOUBLE), 0) - st.mu_3 AS dev_3,
       FLOOR((CAST(p."gpo015" AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3
     -- the seed's rows first, then the one-row statistics (DuckDB would otherwise join the
     -- statistics to every customer before the seed)
@@ -140,7 +155,7 @@ profile AS (
     unnest([1, 2, 3]) AS idx,
     unnest([1, 3, 2]) AS name_order,
     unnest(['age000', 'sex000', 'gpo015']) AS feature,
-    ps.n_population, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
+    ps.n_population, ps.n_null_ids, ps.n_duplicate_ids, ps.repeated_pairs, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
     unnest([st.lo_1, st.lo_2, st.lo_3]) AS lo,
     unnest([st.hi_1, st.hi_2, st.hi_3]) AS hi,
     unnest([st.mu_1, st.mu_2, st.mu_3]) AS mean,
@@ -148,6 +163,7 @@ profile AS (
     unnest([st.n_1, st.n_2, st.n_3]) AS pop_count,
     unnest([ss.sn_1, ss.sn_2, ss.sn_3]) AS seed_count,
     unnest([ss.sm_1, ss.sm_2, ss.sm_3]) AS seed_mean,
+    unnest([ss.sdev_1, ss.sdev_2, ss.sdev_3]) AS seed_dev,
     unnest([sh.p_1_0, sh.p_2_0, sh.p_3_0]) AS p_0,
     unnest([ss.q_1_0, ss.q_2_0, ss.q_3_0]) AS q_0,
     unnest([sh.p_1_1, sh.p_2_1, sh.p_3_1]) AS p_1,
@@ -196,9 +212,11 @@ shares AS (
   FROM profile pr
 ),
 divergence AS (
-  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features or too few seed values)
+  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features, a zero
+  -- standard deviation (it underflowed) or too few seed values)
   SELECT
-    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
+    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
+    sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
     sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_mean,
     sh.p_0, sh.q_0,
     sh.p_1, sh.q_1,
@@ -210,8 +228,9 @@ divergence AS (
     sh.p_7, sh.q_7,
     sh.p_8, sh.q_8,
     sh.p_9, sh.q_9,
-    (sh.seed_mean - sh.mean) / NULLIF(sh.std, 0) AS persona,
-    CASE WHEN sh.hi > sh.lo AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+    sh.seed_dev / NULLIF(sh.std, 0) AS persona,
+    CASE WHEN (sh.lo > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.lo < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean < -CAST(1.7976931348623157e+308 AS DOUBLE)) THEN 1 ELSE 0 END AS non_finite,
+    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
 ranked AS (
@@ -228,9 +247,12 @@ selection AS (
 checks AS (
   -- stage: select, stops with a message when the job cannot go on
   SELECT
-    CASE WHEN NOT (c.seed_members_found > 0) THEN error('No seed id was found in the population table: check the seed and the id column.') WHEN NOT (c.features_selected > 0) THEN error('No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.') ELSE 1 END AS checks_passed
+    CASE WHEN NOT (c.population_size > 0) THEN error('The population is empty: check the population table.') WHEN NOT (c.null_ids = 0) THEN error('The population has customers whose id is NULL: filter them out in a view.') WHEN NOT (c.duplicate_ids = 0) THEN error('An id appears more than once in the population: make the id column unique (a view with one row per customer).') WHEN NOT (c.repeated_pairs = 0) THEN error('An (id, feature) pair appears more than once in the long table: keep one row per customer and feature.') WHEN NOT (c.non_finite_features = 0) THEN error('A feature holds NaN or infinite values: replace them with NULL in a view (execute() names the feature).') WHEN NOT (c.seed_members_found > 0) THEN error('No seed id was found in the population table: check the seed and the id column.') WHEN NOT (c.features_selected > 0) THEN error('No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.') ELSE 1 END AS checks_passed
   FROM (
-    SELECT MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
+    SELECT
+      MAX(s.n_population) AS population_size, MAX(s.n_null_ids) AS null_ids, MAX(s.n_duplicate_ids) AS duplicate_ids,
+      MAX(s.repeated_pairs) AS repeated_pairs, SUM(s.non_finite) AS non_finite_features,
+      MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
     FROM selection s
   ) c
 ),
@@ -274,8 +296,8 @@ top_n AS (
   LIMIT 30000
 )
 SELECT
-  customer_id AS "member_srl",
-  ROW_NUMBER() OVER (ORDER BY distance, customer_id) AS "rank",
-  distance AS "distance"
+  top_n.customer_id AS "member_srl",
+  ROW_NUMBER() OVER (ORDER BY top_n.distance, top_n.customer_id) AS "rank",
+  top_n.distance AS "distance"
 FROM top_n
 ORDER BY "rank"

@@ -15,7 +15,13 @@ seed_size AS (
   SELECT COUNT(*) AS n_seed_ids FROM seed_ids
 ),
 population_size AS (
-  SELECT COUNT(*) AS n_population FROM "mart"."population" p
+  -- stage: population, its size and the id column's soundness (checked before use)
+  SELECT
+    COUNT(*) AS n_population,
+    COUNT(*) - COUNT(p."member_srl") AS n_null_ids,
+    COUNT(p."member_srl") - COUNT(DISTINCT p."member_srl") AS n_duplicate_ids,
+    0 AS repeated_pairs
+  FROM "mart"."population" p
 ),
 pop_range_1 AS (
   -- stage: profile, pass 1 over the profiled customers: range, count and mean per feature
@@ -96,6 +102,8 @@ seed_stats_1 AS (
     COUNT(CASE WHEN raw_1 = 8 THEN 1 END) AS q_1_8,
     COUNT(CASE WHEN raw_1 >= 9 THEN 1 END) AS q_1_9,
     AVG(COALESCE(x_1, 0)) AS sm_1,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_1) AS sdev_1,
     COUNT(x_2) AS sn_2,
     COUNT(CASE WHEN raw_2 <= 0 THEN 1 END) AS q_2_0,
     COUNT(CASE WHEN raw_2 = 1 THEN 1 END) AS q_2_1,
@@ -108,6 +116,8 @@ seed_stats_1 AS (
     COUNT(CASE WHEN raw_2 = 8 THEN 1 END) AS q_2_8,
     COUNT(CASE WHEN raw_2 >= 9 THEN 1 END) AS q_2_9,
     AVG(COALESCE(x_2, 0)) AS sm_2,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_2) AS sdev_2,
     COUNT(x_3) AS sn_3,
     COUNT(CASE WHEN raw_3 <= 0 THEN 1 END) AS q_3_0,
     COUNT(CASE WHEN raw_3 = 1 THEN 1 END) AS q_3_1,
@@ -119,14 +129,19 @@ seed_stats_1 AS (
     COUNT(CASE WHEN raw_3 = 7 THEN 1 END) AS q_3_7,
     COUNT(CASE WHEN raw_3 = 8 THEN 1 END) AS q_3_8,
     COUNT(CASE WHEN raw_3 >= 9 THEN 1 END) AS q_3_9,
-    AVG(COALESCE(x_3, 0)) AS sm_3
+    AVG(COALESCE(x_3, 0)) AS sm_3,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    AVG(dev_3) AS sdev_3
   FROM (
     SELECT
       CAST(p."age000" AS DOUBLE PRECISION) AS x_1,
+      COALESCE(CAST(p."age000" AS DOUBLE PRECISION), 0) - st.mu_1 AS dev_1,
       FLOOR((CAST(p."age000" AS DOUBLE PRECISION) - st.lo_1) / st.wd_1 * 10) AS raw_1,
       CAST(p."sex000" AS DOUBLE PRECISION) AS x_2,
+      COALESCE(CAST(p."sex000" AS DOUBLE PRECISION), 0) - st.mu_2 AS dev_2,
       FLOOR((CAST(p."sex000" AS DOUBLE PRECISION) - st.lo_2) / st.wd_2 * 10) AS raw_2,
       CAST(p."gpo015" AS DOUBLE PRECISION) AS x_3,
+      COALESCE(CAST(p."gpo015" AS DOUBLE PRECISION), 0) - st.mu_3 AS dev_3,
       FLOOR((CAST(p."gpo015" AS DOUBLE PRECISION) - st.lo_3) / st.wd_3 * 10) AS raw_3
     -- the seed's rows first, then the one-row statistics (DuckDB would otherwise join the
     -- statistics to every customer before the seed)
@@ -137,7 +152,7 @@ seed_stats_1 AS (
 profile AS (
   -- stage: profile, one row per feature (the wide one-row results, unpivoted)
   SELECT
-    f.idx, f.name_order, f.feature, ps.n_population, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
+    f.idx, f.name_order, f.feature, ps.n_population, ps.n_null_ids, ps.n_duplicate_ids, ps.repeated_pairs, st.n_profiled, ss.n_seed_found, sz.n_seed_ids,
     CASE f.idx WHEN 1 THEN st.lo_1 WHEN 2 THEN st.lo_2 WHEN 3 THEN st.lo_3 END AS lo,
     CASE f.idx WHEN 1 THEN st.hi_1 WHEN 2 THEN st.hi_2 WHEN 3 THEN st.hi_3 END AS hi,
     CASE f.idx WHEN 1 THEN st.mu_1 WHEN 2 THEN st.mu_2 WHEN 3 THEN st.mu_3 END AS mean,
@@ -145,6 +160,7 @@ profile AS (
     CASE f.idx WHEN 1 THEN st.n_1 WHEN 2 THEN st.n_2 WHEN 3 THEN st.n_3 END AS pop_count,
     CASE f.idx WHEN 1 THEN ss.sn_1 WHEN 2 THEN ss.sn_2 WHEN 3 THEN ss.sn_3 END AS seed_count,
     CASE f.idx WHEN 1 THEN ss.sm_1 WHEN 2 THEN ss.sm_2 WHEN 3 THEN ss.sm_3 END AS seed_mean,
+    CASE f.idx WHEN 1 THEN ss.sdev_1 WHEN 2 THEN ss.sdev_2 WHEN 3 THEN ss.sdev_3 END AS seed_dev,
     CASE f.idx WHEN 1 THEN sh.p_1_0 WHEN 2 THEN sh.p_2_0 WHEN 3 THEN sh.p_3_0 END AS p_0,
     CASE f.idx WHEN 1 THEN ss.q_1_0 WHEN 2 THEN ss.q_2_0 WHEN 3 THEN ss.q_3_0 END AS q_0,
     CASE f.idx WHEN 1 THEN sh.p_1_1 WHEN 2 THEN sh.p_2_1 WHEN 3 THEN sh.p_3_1 END AS p_1,
@@ -200,9 +216,11 @@ shares AS (
   FROM profile pr
 ),
 divergence AS (
-  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features or too few seed values)
+  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features, a zero
+  -- standard deviation (it underflowed) or too few seed values)
   SELECT
-    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
+    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
+    sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
     sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_mean,
     sh.p_0, sh.q_0,
     sh.p_1, sh.q_1,
@@ -214,8 +232,9 @@ divergence AS (
     sh.p_7, sh.q_7,
     sh.p_8, sh.q_8,
     sh.p_9, sh.q_9,
-    (sh.seed_mean - sh.mean) / NULLIF(sh.std, 0) AS persona,
-    CASE WHEN sh.hi > sh.lo AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+    sh.seed_dev / NULLIF(sh.std, 0) AS persona,
+    CASE WHEN (sh.lo > CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.lo < -CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.hi > CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.hi < -CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.mean > CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.mean < -CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.seed_mean > CAST(1.7976931348623157e+308 AS DOUBLE PRECISION) OR sh.seed_mean < -CAST(1.7976931348623157e+308 AS DOUBLE PRECISION)) THEN 1 ELSE 0 END AS non_finite,
+    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
 ranked AS (
@@ -232,9 +251,12 @@ selection AS (
 checks AS (
   -- stage: select, stops with a message when the job cannot go on
   SELECT
-    CAST(CASE WHEN NOT (c.seed_members_found > 0) THEN 'No seed id was found in the population table: check the seed and the id column.' WHEN NOT (c.features_selected > 0) THEN 'No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.' ELSE '1' END AS INT) AS checks_passed
+    CAST(CASE WHEN NOT (c.population_size > 0) THEN 'The population is empty: check the population table.' WHEN NOT (c.null_ids = 0) THEN 'The population has customers whose id is NULL: filter them out in a view.' WHEN NOT (c.duplicate_ids = 0) THEN 'An id appears more than once in the population: make the id column unique (a view with one row per customer).' WHEN NOT (c.repeated_pairs = 0) THEN 'An (id, feature) pair appears more than once in the long table: keep one row per customer and feature.' WHEN NOT (c.non_finite_features = 0) THEN 'A feature holds NaN or infinite values: replace them with NULL in a view (execute() names the feature).' WHEN NOT (c.seed_members_found > 0) THEN 'No seed id was found in the population table: check the seed and the id column.' WHEN NOT (c.features_selected > 0) THEN 'No feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.' ELSE '1' END AS INT) AS checks_passed
   FROM (
-    SELECT MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
+    SELECT
+      MAX(s.n_population) AS population_size, MAX(s.n_null_ids) AS null_ids, MAX(s.n_duplicate_ids) AS duplicate_ids,
+      MAX(s.repeated_pairs) AS repeated_pairs, SUM(s.non_finite) AS non_finite_features,
+      MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
     FROM selection s
   ) c
 ),
@@ -278,8 +300,8 @@ top_n AS (
   LIMIT 30000
 )
 SELECT
-  customer_id AS "member_srl",
-  ROW_NUMBER() OVER (ORDER BY distance, customer_id) AS "rank",
-  distance AS "distance"
+  top_n.customer_id AS "member_srl",
+  ROW_NUMBER() OVER (ORDER BY top_n.distance, top_n.customer_id) AS "rank",
+  top_n.distance AS "distance"
 FROM top_n
 ORDER BY "rank"

@@ -16,6 +16,7 @@ from .errors import (
     NoFeatureSelected,
     StatementTimeout,
 )
+from .job import Job
 from .model import Lookalike, LookalikeResult
 from .population import Long, Wide
 from .seed import Seed
@@ -23,6 +24,7 @@ from .seed import Seed
 __all__ = [
     "EngineError",
     "InputError",
+    "Job",
     "Long",
     "Lookalike",
     "LookalikeError",

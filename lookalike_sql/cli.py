@@ -30,89 +30,91 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the job on a warehouse and write the audience to --out")
-    run.add_argument("--url", required=True, help="SQLAlchemy URL, or a path ending in .duckdb")
     _job_arguments(run)
-    run.add_argument("--out", required=True, type=Path, help="folder for lookalike.csv, top_features.csv, query.sql, lookalike.png, report.md")
+    run.add_argument("--url", help="SQLAlchemy URL, or a path ending in .duckdb ([run] url)")
+    run.add_argument("--out", type=Path, help="folder for lookalike.csv, top_features.csv, query.sql, lookalike.png, report.md")
     run.add_argument("--timeout", type=float, help="cancel any statement that runs longer than this many seconds")
     run.add_argument("--catalogue", help="CSV (feature, category) naming the features' categories (default: the seed's catalogue)")
     run.set_defaults(handler=_run)
 
     sql = commands.add_parser("sql", help="print the job as one SQL statement, without running it")
-    sql.add_argument("--dialect", default="duckdb", help="duckdb, redshift or hive (default duckdb)")
+    sql.add_argument("--dialect", help="duckdb, redshift or hive (default: the job's first dialect, else duckdb)")
     sql.add_argument("--url", help="read the feature columns from this database (else give --features)")
     _job_arguments(sql)
     sql.set_defaults(handler=_sql)
 
+    check = commands.add_parser("check", help="render, parse and lint the job in each dialect; run it on a DuckDB sample against the reference")
+    _job_arguments(check)
+    check.add_argument("--dialects", help="comma-separated dialects (default: the job's [run] dialects)")
+    check.add_argument("--data", help="a .duckdb file, or a .parquet / .csv extract of the population (default: [check] data, else synthetic)")
+    check.add_argument("--rows", type=int, help="customers to run the DuckDB check on (default 20,000)")
+    check.add_argument("--write-sql", type=Path, help="write each dialect's statement to this folder (<dialect>.sql)")
+    check.add_argument("--junit", type=Path, help="write the results as JUnit XML to this file")
+    check.set_defaults(handler=_check)
+
+    init = commands.add_parser("init", help="write a commented example job file")
+    init.add_argument("path", nargs="?", type=Path, default=Path("job.toml"), help="where to write it (default job.toml)")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(handler=_init)
+
     demo = commands.add_parser("demo", help="build a synthetic DuckDB population, define a seed by hard filters, expand it")
-    demo.add_argument("--dir", type=Path, default=Path("lookalike-demo"), help="where the database and outputs go")
+    demo.add_argument("--dir", type=Path, default=Path("lookalike-demo"), help="where the database, job.toml and outputs go")
     demo.add_argument("--customers", type=int, default=200_000, help="population size (default 200,000)")
     demo.add_argument("--size", type=int, default=20_000, help="lookalike audience size (default 20,000)")
     demo.set_defaults(handler=_demo)
     return parser
 
 
+#: Command-line settings that a job file can also hold (job.SCHEMA's flat names).
+_JOB_FLAGS = (
+    "population", "long_table", "ids_table", "feature_column", "value_column", "fill", "id_column", "sample", "features",
+    "seed_file", "seed_table", "seed_query", "seed_column", "size", "max_features", "threshold", "bins", "min_count",
+    "exclude_seed", "url", "timeout", "out", "dialects",
+)
+
+
 def _job_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
+    """The job's settings. Each is optional here: it may come from --job instead; a flag
+    given overrides the file's value (no flag has a default of its own: see job.DEFAULTS)."""
+    parser.add_argument("--job", type=Path, help="a job file (TOML, see `lookalike-sql init`); flags override it")
+    where = parser.add_mutually_exclusive_group()
     where.add_argument("--population", help="wide population table, one row per customer; several tables joined on the id: a,b")
     where.add_argument("--long-table", help="long population table: one row per (id, feature, value)")
     parser.add_argument("--ids-table", help="with --long-table: table listing every customer (default: the ids the long table holds)")
-    parser.add_argument("--feature-column", default="feature", help="with --long-table: its feature-name column (default feature)")
-    parser.add_argument("--value-column", default="value", help="with --long-table: its value column (default value)")
-    parser.add_argument("--fill", default="0", help="with --long-table: a missing feature's value, a number or NULL (default 0)")
-    parser.add_argument("--id-column", required=True, help="the customer id column")
+    parser.add_argument("--feature-column", help="with --long-table: its feature-name column (default feature)")
+    parser.add_argument("--value-column", help="with --long-table: its value column (default value)")
+    parser.add_argument("--fill", help="with --long-table: a missing feature's value, a number or NULL (default 0)")
+    parser.add_argument("--id-column", help="the customer id column")
     parser.add_argument("--sample", help="profile the population on a deterministic sample: a count (200000) or a share (10%%)")
     parser.add_argument("--features", help="comma-separated feature columns (default: every numeric column but the id)")
-    seed = parser.add_mutually_exclusive_group(required=True)
+    seed = parser.add_mutually_exclusive_group()
     seed.add_argument("--seed-file", type=Path, help="one-column CSV of seed ids, header = the id column's name")
     seed.add_argument("--seed-table", help="table holding the seed ids")
     seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column")
     parser.add_argument("--seed-column", help="id column of --seed-table (default: --id-column)")
-    parser.add_argument("--size", required=True, type=int, help="how many customers to return")
-    parser.add_argument("--max-features", type=int, default=20, help="most features to weigh (default 20)")
-    parser.add_argument("--threshold", type=float, default=0.05, help="least JS divergence of a weighed feature (default 0.05)")
-    parser.add_argument("--bins", type=int, default=10, help="histogram bins per feature (default 10)")
-    parser.add_argument("--min-count", type=int, default=30, help="least non-NULL seed values to judge a feature (default 30)")
-    parser.add_argument("--exclude-seed", action="store_true", help="leave the seed's members out of the audience")
+    parser.add_argument("--size", type=int, help="how many customers to return")
+    parser.add_argument("--max-features", type=int, help="most features to weigh (default 20)")
+    parser.add_argument("--threshold", type=float, help="least JS divergence of a weighed feature (default 0.05)")
+    parser.add_argument("--bins", type=int, help="histogram bins per feature (default 10)")
+    parser.add_argument("--min-count", type=int, help="least non-NULL seed values to judge a feature (default 30)")
+    parser.add_argument("--exclude-seed", action="store_true", default=None, help="leave the seed's members out of the audience")
 
 
-def _model_and_seed(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .model import Lookalike
-    from .seed import Seed
+def _job(args: argparse.Namespace) -> Any:
+    """The job from --job and the flags: a flag given wins over the file; a seed flag
+    replaces the file's seed, and a population flag its population."""
+    from .job import Job, read_job_file
 
-    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-    model = Lookalike(
-        population=_population(args),
-        sample=args.sample,
-        id_column=args.id_column,
-        features=features,
-        max_features=args.max_features,
-        threshold=args.threshold,
-        bins=args.bins,
-        min_count=args.min_count,
-    )
-    if args.seed_file is not None:
-        seed = Seed.csv(args.seed_file, id_column=args.id_column)
-    elif args.seed_table is not None:
-        seed = Seed.table(args.seed_table, column=args.seed_column)
-    else:
-        seed = Seed.query(args.seed_query)
-    return model, seed
-
-
-def _population(args: argparse.Namespace) -> Any:
-    from .errors import InputError
-    from .population import Long, Wide
-
-    if args.population is not None:
-        if args.ids_table is not None:
-            raise InputError("--ids-table goes with --long-table: a wide population lists its customers itself")
-        return Wide(*[t.strip() for t in args.population.split(",") if t.strip()])
-    fill_text = args.fill.strip()
-    try:
-        fill = None if fill_text.upper() == "NULL" else float(fill_text)
-    except ValueError:
-        raise InputError(f"--fill {fill_text!r} is not a number: give a number or NULL") from None
-    return Long(args.long_table, ids=args.ids_table, feature_column=args.feature_column, value_column=args.value_column, fill=fill)
+    settings = read_job_file(args.job) if args.job is not None else {}
+    flags = {name: getattr(args, name) for name in _JOB_FLAGS if getattr(args, name, None) is not None}
+    for name in ("seed_file", "out"):
+        if name in flags:
+            flags[name] = str(flags[name])
+    for group in (("seed_file", "seed_table", "seed_query"), ("population", "long_table")):
+        if any(name in flags for name in group):
+            for name in group:
+                settings.pop(name, None)
+    return Job.from_settings({**settings, **flags})
 
 
 class _Progress:
@@ -162,9 +164,9 @@ class _Progress:
 def _sql(args: argparse.Namespace) -> int:
     from .connections import connect
 
-    model, seed = _model_and_seed(args)
-    connection = connect(args.url) if args.url else None
-    print(model.sql(seed, args.size, exclude_seed=args.exclude_seed, dialect=args.dialect, connection=connection), end="")
+    job = _job(args)
+    connection = connect(job.url) if job.url else None
+    print(job.sql(args.dialect or job.dialects[0], connection=connection), end="")
     return 0
 
 
@@ -172,19 +174,51 @@ def _run(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .connections import connect
 
-    model, seed = _model_and_seed(args)
+    from .errors import InputError
+
+    job = _job(args)
+    if job.url is None or job.settings.get("out") is None:
+        raise InputError("run needs where to run and where to write: give --url and --out (or [run] url and out in the job file)")
     if args.catalogue:
         load_catalogue(args.catalogue)  # a bad file is an error before anything runs
     progress = _Progress()
     try:
-        result = model.execute(
-            connect(args.url), seed, args.size, exclude_seed=args.exclude_seed, progress=progress, timeout=args.timeout
-        )
+        result = job.execute(connect(job.url), progress=progress)
         result.catalogue = args.catalogue
-        written = write_outputs(args.out, result, progress)
+        written = write_outputs(Path(job.settings["out"]), result, progress)
     finally:
         progress.stop()
     _summary(result, written)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import check_job, junit_xml, report_text
+    from .output import write_bytes
+
+    job = _job(args)
+    if args.dialects:
+        from .job import Job
+
+        job = Job.from_settings({**job.settings, "dialects": args.dialects})
+    results = check_job(job, data=args.data, rows=args.rows, write_sql=args.write_sql)
+    print(report_text(results), end="")
+    if args.junit is not None:
+        write_bytes(args.junit, junit_xml(results, args.job.stem if args.job else "job"))
+    if args.write_sql is not None:
+        print(f"wrote the statements to {args.write_sql}/")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .job import EXAMPLE
+    from .output import write_text
+
+    if args.path.exists() and not args.force:
+        raise InputError(f"{args.path} exists: choose another path, or --force to replace it")
+    write_text(args.path, EXAMPLE.format(name=args.path))
+    print(f"wrote {args.path}: edit it, then `lookalike-sql check --job {args.path}`")
     return 0
 
 
@@ -249,9 +283,9 @@ def _summary(result: Any, written: dict[str, Path]) -> None:
 def _demo(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .demo_data import MOM_SEED_SQL, build_demo_database
-    from .model import Lookalike
-    from .seed import Seed
+    from .demo_data import DEMO_JOB, MOM_SEED_SQL, build_demo_database
+    from .job import Job
+    from .output import write_text
 
     started = time.perf_counter()
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -264,17 +298,20 @@ def _demo(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    job_file = args.dir / "job.toml"
+    write_text(job_file, DEMO_JOB.format(size=args.size))  # the job, as a file a CI can check
+    job = Job.from_file(job_file)
     con = duckdb.connect(str(database))
     progress = _Progress(started)
     try:
-        model = Lookalike("population", id_column="member_srl")
         t0 = time.perf_counter()
-        result = model.execute(con, Seed.table("mom_seed"), args.size, progress=progress)
+        result = job.execute(con, progress=progress)
         written = write_outputs(args.dir / "out", result, progress)
     finally:
         progress.stop()
         con.close()
     _summary(result, written)
+    print(f"wrote {job_file}: the job as a file (lookalike-sql check --job {job_file})")
     print(f"the lookalike job took {time.perf_counter() - t0:.1f}s; the whole demo {time.perf_counter() - started:.1f}s")
     return 0
 

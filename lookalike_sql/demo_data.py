@@ -53,6 +53,7 @@ __all__ = [
     "DEMO_FEATURES",
     "DEMO_SYMBOLS",
     "MOM_SEED_SQL",
+    "DEMO_JOB",
     "SEX_FEMALE",
     "SEX_MALE",
     "SEX_UNKNOWN",
@@ -110,6 +111,41 @@ WHERE cto015 > 0
   AND gpo015 > 70000
   AND dsl015 BETWEEN 30 AND 180
   AND age000 BETWEEN 25 AND 35"""
+
+#: The demo's job as a file (``lookalike-sql demo`` writes it beside demo.duckdb and runs
+#: it): ``lookalike-sql check --job lookalike-demo/job.toml`` checks it in every dialect.
+DEMO_JOB: str = """\
+# The demo's lookalike job: the README's hard-filter moms, softened.
+#   lookalike-sql run   --job job.toml            (writes out/)
+#   lookalike-sql sql   --job job.toml --dialect redshift
+#   lookalike-sql check --job job.toml --junit check.xml --write-sql sql/
+
+[population]
+table = "population"          # 200,000 synthetic customers x 131 catalogue features
+id_column = "member_srl"
+
+[seed]
+table = "mom_seed"            # built from the hard filters in the demo's log
+
+[audience]
+size = {size}
+
+[model]
+method = "euclidean"
+max_features = 20
+threshold = 0.05
+bins = 10
+min_count = 30
+
+[run]
+dialects = ["duckdb", "redshift", "hive"]
+url = "demo.duckdb"
+out = "out"
+
+[check]
+data = "demo.duckdb"
+rows = 20000
+"""
 
 
 # --------------------------------------------------------------------------- #

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -135,6 +136,14 @@ class Lookalike:
             if self.id_column in self.features:
                 raise InputError(f"the id column {self.id_column!r} cannot also be a feature: remove it from the features")
 
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> Lookalike:
+        """The model of a job file (see ``lookalike_sql.job.Job.from_file`` for the whole
+        job: seed, size, dialects)."""
+        from .job import Job
+
+        return Job.from_file(path).model
+
     # ----------------------------------------------------------------- rendering
     def sql(
         self,
@@ -151,14 +160,14 @@ class Lookalike:
         d = get_dialect(dialect)
         warehouse = warehouse_for(connection) if connection is not None else None
         job = self._prepare(d, as_seed(seed), size, exclude_seed, warehouse)
-        return render("lookalike.sql.j2", d, purpose="the lookalike audience as one statement", **job)
+        return render("lookalike.sql.j2", d, purpose="the lookalike audience as one statement", computes=_computes("lookalike", job), **job)
 
     def profile_sql(self, seed: Seed | Sequence[object], *, dialect: str | Dialect = "duckdb", connection: Any = None) -> str:
         """The profiling statement alone: one row per candidate feature."""
         d = get_dialect(dialect)
         warehouse = warehouse_for(connection) if connection is not None else None
         job = self._prepare(d, as_seed(seed), 1, False, warehouse)
-        return render("profile.sql.j2", d, purpose="profile and select the features", **job)
+        return render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job)
 
     # ----------------------------------------------------------------- execution
     def execute(
@@ -217,7 +226,7 @@ class Lookalike:
             seconds[step] = time.perf_counter() - t0
             return frame
 
-        profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", **job))
+        profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))
         profile = _normalise_profile(profile)
         _check_profile(profile, job)
         n_population = int(profile["n_population"].iloc[0])
@@ -256,7 +265,10 @@ class Lookalike:
         ] if job["layout"] == "long" else []
         audience = run(
             "rank",
-            render("rank.sql.j2", d, purpose="rank customers by the selected features", selected=selected, selected_rows=selected_rows, **job),
+            render(
+                "rank.sql.j2", d, purpose="rank customers by the selected features", computes=_computes("rank", job, len(selected)),
+                selected=selected, selected_rows=selected_rows, **job,
+            ),
         )
         if "repeated_pairs" in audience.columns:  # the long ranking's own check
             if (pd.to_numeric(audience["repeated_pairs"]) > 0).any():
@@ -290,13 +302,14 @@ class Lookalike:
         """The histograms step: the audience's counts on the profile's bins, beside the
         population's and the seed's (from the profile), one row per selected feature and
         bin. Fills features["lookalike_mean"]."""
-        job = {**job, "seed": self._seed_context(d, members, None)}
+        job = {**job, "seed": self._seed_context(d, members, None), "seed_note": f"the audience ({_seed_note(members, members, '')}) in seed_ids; the job's seed: {job['seed_note']}"}
+        computes = _computes("histograms", job)
         for f in selected:
             f["width"] = f["hi"] - f["lo"]
         counts: dict[int, list[int]] = {}
         if job["layout"] == "long":
             rows = [[str(f["idx"]), f["name_sql"], f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
-            frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", selected=selected, selected_rows=rows, **job))
+            frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", computes=computes, selected=selected, selected_rows=rows, **job))
             frame.columns = [c.lower() for c in frame.columns]
             for r in frame.itertuples(index=False):
                 idx = int(r.idx)
@@ -307,7 +320,7 @@ class Lookalike:
             per_chunk = len(selected) if d.max_columns is None else max(1, (d.max_columns - 1) // (self.bins + 1))
             for start in range(0, len(selected), per_chunk):
                 chunk = selected[start : start + per_chunk]
-                frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", selected=chunk, **job))
+                frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", computes=computes, selected=chunk, **job))
                 row = {c.lower(): v for c, v in frame.iloc[0].items()}
                 for f in chunk:
                     counts[f["idx"]] = [_count(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
@@ -360,6 +373,10 @@ class Lookalike:
         groups = [feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size)]
         return {
             "version": __version__,
+            "rendered_on": _rendered_on(),
+            "seed_note": _seed_note(seed, seed_as_given or seed, self.id_column),
+            "population_note": _population_note(population),
+            "id_name": self.id_column,
             **layout,
             "id_col": d.quote(self.id_column),
             "id_alias": d.quote(self.id_column),
@@ -544,6 +561,44 @@ def _long_context(d: Dialect, population: Long, id_column: str) -> dict[str, Any
         "id_source": ids or table,
         "population_label": population.describe(),
     }
+
+
+def _rendered_on() -> datetime.date:
+    """The date a statement's header gives as rendered (UTC); tests replace it."""
+    return datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def _population_note(population: Population) -> str:
+    """The population in one line for the header: its tables and layout."""
+    if isinstance(population, Long):
+        ids = f", ids {'.'.join(split_table_name(population.ids))}" if population.ids is not None else ""
+        return f"{population.describe()} (long{ids})"
+    return f"{population.describe()} (wide)"
+
+
+def _seed_note(seed: Seed, given: Seed, id_column: str) -> str:
+    """The seed in one line for the header: names cannot hold line breaks
+    (check_identifier); a query can, so it is collapsed to one line and cut."""
+    if given.kind == "ids":
+        where = "inlined" if seed.kind == "ids" else "in the temporary table " + ".".join(split_table_name(seed.table_name or ""))
+        return f"{len(given.values)} ids, {where}"
+    if seed.kind == "table":
+        return f"table {'.'.join(split_table_name(seed.table_name or ''))}, column {seed.column or id_column}"
+    query = " ".join((seed.sql or "").split())
+    return "query: " + (query if len(query) <= 60 else query[:60].rstrip() + " ...")
+
+
+def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None) -> str:
+    """What a statement computes, in plain words, for its header."""
+    profile = "profiles each feature against the seed (JS divergence of histograms), weighs the most divergent"
+    if statement == "profile":
+        return f"{profile}; returns one row per candidate feature: divergence, weight, statistics, histogram counts"
+    top = f"returns the top {job['size']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
+    if statement == "lookalike":
+        return f"{profile}, ranks customers by weighted distance to the seed's mean, {top}"
+    if statement == "rank":
+        return f"ranks customers by weighted distance to the seed's mean over the {n_selected} selected features (weights from the profile), {top}"
+    return "counts the audience (the ids in seed_ids) in each bin of the selected features' histograms, on the profile's bins, and its mean value per feature"
 
 
 def _sample_context(sample: float | None) -> dict[str, Any]:

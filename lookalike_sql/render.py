@@ -8,6 +8,7 @@ only through ``quote``/``quote_table`` and values only through the ``*_literal``
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -49,6 +50,7 @@ def environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["sql_sum"] = sql_sum
+    env.filters["comment"] = comment_text
     return env
 
 
@@ -66,13 +68,39 @@ def sql_sum(terms: list[str]) -> str:
     return terms[0]
 
 
+def comment_text(value: object) -> str:
+    """A value as it may appear in a ``--`` comment: whitespace runs (line breaks, tabs,
+    U+2028 and the like included) folded into one space, so it stays on its line."""
+    return " ".join(str(value).split())
+
+
 def render(template: str, dialect: str | Dialect, **context: Any) -> str:
     """Render ``templates/<template>`` for ``dialect`` and return tidy SQL text."""
     d = get_dialect(dialect)
     env = environment()
     helpers = {"dialect": d, "q": d.quote, "lit": d.string_literal, "num": d.float_literal}
-    sql = env.get_template(template).render(d=DialectMacros(d, env, helpers), **helpers, **context)
-    return tidy(sql)
+    statement = template.split(".", 1)[0]  # "lookalike", "profile", "rank", "histograms"
+    sql = env.get_template(template).render(d=DialectMacros(d, env, helpers), statement=statement, **helpers, **context)
+    return list_stages(tidy(sql))
+
+
+#: The stages a statement's CTEs name in their ``-- stage: <name>, ...`` comments.
+STAGES = ("seed", "sample", "population", "profile", "select", "rank", "top-n", "histograms")
+_STAGE_COMMENT = re.compile(r"^[ \t]*-- stage: ([a-z-]+),", re.MULTILINE)
+
+
+def list_stages(sql: str) -> str:
+    """Complete the header's ``-- Stages:`` line with the stages the statement's comments
+    name, in the order they first appear. Only the leading comment block is searched, so
+    no text from a name or a seed query can stand in for the line."""
+    names = [m.group(1) for m in _STAGE_COMMENT.finditer(sql) if m.group(1) in STAGES]
+    end = 0
+    while sql.startswith("--", end):
+        line_end = sql.index("\n", end)  # tidy ends every line with "\n"
+        if sql[end:line_end] == "-- Stages:":
+            return sql[:end] + "-- Stages: " + " -> ".join(dict.fromkeys(names)) + sql[line_end:]
+        end = line_end + 1
+    return sql
 
 
 def tidy(sql: str) -> str:

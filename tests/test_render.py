@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime
+import re
 
-from lookalike_sql import Lookalike, Seed
-from lookalike_sql.dialects import DIALECTS
+import pytest
+import sqlglot
+from sqlglot import exp
+
+import lookalike_sql
+from lookalike_sql import Long, Lookalike, Seed
+from lookalike_sql.dialects import DIALECTS, get_dialect
 from lookalike_sql.lint import lint
 from lookalike_sql.render import sql_sum
 
@@ -35,12 +41,153 @@ def test_lint_catches_what_the_real_warehouse_lacks():
     assert any("found 2" in p for p in lint("SELECT 1; SELECT 2", "hive"))
 
 
+def header(sql: str) -> list[str]:
+    """The leading comment block."""
+    lines = sql.split("\n")
+    return lines[: next(i for i, line in enumerate(lines) if not line.startswith("--"))]
+
+
+def stage_names(sql: str) -> list[str]:
+    """The stages named by the statement's `-- stage: <name>,` comments, in order."""
+    return list(dict.fromkeys(re.findall(r"^ *-- stage: ([a-z-]+),", sql, re.MULTILINE)))
+
+
+def on_date(monkeypatch, day: datetime.date) -> None:
+    monkeypatch.setattr("lookalike_sql.model._rendered_on", lambda: day)
+
+
 def test_header_and_stage_comments():
     sql = Lookalike("population", "member_srl", features=FEATURES).sql(Seed.table("s"), 10, dialect="redshift")
     first = sql.splitlines()[0]
     assert first.startswith("-- lookalike-sql ") and "(redshift)" in first
     for stage in ("stage: seed", "stage: profile", "stage: select", "stage: rank", "stage: top-n"):
         assert f"-- {stage}" in sql
+    assert "-- Stages: seed -> population -> profile -> select -> rank -> top-n" in header(sql)
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_header_states_version_parameters_and_date(monkeypatch, dialect):
+    on_date(monkeypatch, datetime.date(2026, 11, 28))
+    model = Lookalike("mart.population", "member_srl", features=FEATURES, max_features=7, threshold=0.125, bins=12, min_count=41, sample=5000)
+    lines = header(model.sql(Seed.table("mart.mom_seed"), 30_000, dialect=dialect, exclude_seed=True))
+    assert lines[0] == f"-- lookalike-sql {lookalike_sql.__version__} ({dialect}): the lookalike audience as one statement"
+    assert lines[1].startswith("-- What it computes: profiles each feature against the seed") and lines[2].startswith("--   ")
+    assert "returns the top 30000 ids not in the seed with rank and distance" in " ".join(line[3:].strip() for line in lines[1:3])
+    assert "-- Rendered: 2026-11-28 (UTC)" in lines
+    assert "-- Population: mart.population (wide), id member_srl, 5 candidate features" in lines
+    assert "-- Seed: table mart.mom_seed, column member_srl" in lines
+    assert (
+        "-- Parameters: size 30000, max_features 7, threshold 0.125, bins 12, min_count 41, exclude_seed true, "
+        "profile sample 5000 customers by md5(id)"
+    ) in lines
+    assert lines[-1] == "-- Stages: seed -> sample -> population -> profile -> select -> rank -> top-n"
+    # the profile alone: no size, no exclude_seed (it uses neither); a fraction of the population
+    profile = header(Lookalike("mart.population", "member_srl", features=FEATURES, sample="10%").profile_sql(Seed.ids([1, 2, 3]), dialect=dialect))
+    assert "-- Seed: 3 ids, inlined" in profile
+    assert "-- Parameters: max_features 20, threshold 0.05, bins 10, min_count 30, profile sample 10% of customers by md5(id)" in profile
+    assert profile[-1] == "-- Stages: seed -> sample -> population -> profile -> select"
+
+
+def test_header_keeps_every_value_on_its_line(monkeypatch):
+    """A seed query may span lines: the header folds it into one and cuts it. A name may
+    hold comment markers, quotes and non-ASCII; none of it leaves the comment."""
+    on_date(monkeypatch, datetime.date(2026, 11, 28))
+    query = "SELECT member_srl\n  FROM population\r\n\tWHERE cto015 > 0 -- mothers\n  AND age000 BETWEEN 25 AND 35 AND sex000 = 2"
+    long = Long(("odd */ -- 'x' 日本\\",), ids="mart.customers")
+    sql = Lookalike(long, "id -- */", features=["a", "b"]).sql(Seed.query(query), 10, dialect="hive")
+    lines = header(sql)
+    assert "-- Seed: query: SELECT member_srl FROM population WHERE cto015 > 0 -- mother ..." in lines
+    assert "-- Population: odd */ -- 'x' 日本\\ (long, ids mart.customers), id id -- */, 2 candidate features" in lines
+    assert all(line.startswith("-- ") for line in lines) and len(lines) == 8
+    assert lint(sql, "hive") == []
+
+
+def test_renderings_on_two_dates_differ_only_in_the_rendered_line(monkeypatch):
+    model = Lookalike("mart.population", "member_srl", features=FEATURES)
+    rendered = []
+    for day in (datetime.date(2026, 11, 28), datetime.date(2027, 2, 1)):
+        on_date(monkeypatch, day)
+        rendered.append(model.sql(Seed.table("mart.mom_seed"), 30_000, dialect="redshift").split("\n"))
+    first, second = rendered
+    assert len(first) == len(second)
+    differing = [(a, b) for a, b in zip(first, second) if a != b]
+    assert differing == [("-- Rendered: 2026-11-28 (UTC)", "-- Rendered: 2027-02-01 (UTC)")]
+
+
+def test_the_rendered_date_is_today_in_utc():
+    sql = Lookalike("pop", "id", features=["a"]).sql(Seed.ids([1]), 5)
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    assert any(f"-- Rendered: {day.isoformat()} (UTC)" in header(sql) for day in (today, today - datetime.timedelta(days=1)))
+
+
+def bind_placeholders(sql: str, dialect: str) -> list[str]:
+    """The bind parameters sqlglot finds in a statement (`?`, `:name`, `%s`, `$1`, `@x`)."""
+    tree = sqlglot.parse_one(sql, read=get_dialect(dialect).sqlglot_name)
+    return [node.sql() for node in tree.find_all(exp.Placeholder, exp.Parameter)]
+
+
+PLACEHOLDER_LOOKALIKE_QUERY = "SELECT id FROM t WHERE name = ':x' AND y = '%s'"
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_the_check_finds_bind_placeholders(dialect):
+    assert bind_placeholders("SELECT a FROM t WHERE b = ? AND c = :name", dialect)
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+@pytest.mark.parametrize("layout", ["wide", "long"])
+@pytest.mark.parametrize(
+    "seed",
+    [Seed.table("mart.mom_seed"), Seed.ids([1, 2, 3]), Seed.ids(["o'brien", "a:b", "?"]), Seed.query(PLACEHOLDER_LOOKALIKE_QUERY)],
+    ids=["table", "ids", "text-ids", "query"],
+)
+def test_statements_have_no_bind_placeholders(dialect, layout, seed):
+    """Every value is an inlined literal, so a statement runs as pasted: no `?`, `:x`,
+    `%s` or `$1` for a driver to fill, and a seed query's ':x' and '%s' stay literals."""
+    population = "mart.population" if layout == "wide" else Long("mart.values", ids="mart.customers", fills={"sex000": None})
+    model = Lookalike(population, "id", features=FEATURES, sample=1000 if layout == "long" else None)
+    statements = [
+        model.sql(seed, 100, dialect=dialect),
+        model.sql(seed, 100, dialect=dialect, exclude_seed=True),
+        model.profile_sql(seed, dialect=dialect),
+    ]
+    for sql in statements:
+        assert bind_placeholders(sql, dialect) == []
+        if seed.kind == "query":
+            tree = sqlglot.parse_one(sql, read=get_dialect(dialect).sqlglot_name)
+            strings = {node.this for node in tree.find_all(exp.Literal) if node.is_string}
+            assert {":x", "%s"} <= strings
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_executed_statements_have_headers_and_no_bind_placeholders(duckdb_con, monkeypatch, layout):
+    """The three statements execute() runs (profile, rank, histograms) carry the same
+    header and inline every value."""
+    import datasets
+
+    on_date(monkeypatch, datetime.date(2026, 11, 28))
+    data = datasets.basic()
+    table = f"render_{layout}"
+    if layout == "wide":
+        duckdb_con.register("render_frame", data.population)
+        population = table
+    else:
+        duckdb_con.register("render_frame", datasets.to_long(data, {}))
+        duckdb_con.register("render_ids", data.population[["customer_id"]])
+        duckdb_con.execute(f"CREATE OR REPLACE TABLE {table}_ids AS SELECT * FROM render_ids")
+        population = Long(table, ids=f"{table}_ids")
+    duckdb_con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM render_frame")
+    result = Lookalike(population, "customer_id", min_count=10).execute(duckdb_con, Seed.ids(data.seed_ids[:100]), 50)
+    assert sorted(result.statements) == ["histograms", "profile", "rank"]
+    for step, sql in result.statements.items():
+        lines = header(sql)
+        assert lines[0].startswith(f"-- lookalike-sql {lookalike_sql.__version__} (duckdb): "), step
+        assert "-- Rendered: 2026-11-28 (UTC)" in lines
+        assert lines[-1] == "-- Stages: " + " -> ".join(stage_names(sql)), step
+        assert bind_placeholders(sql, "duckdb") == [], step
+    assert "-- Seed: 100 ids, inlined" in header(result.statements["profile"])
+    assert "-- Seed: the audience (50 ids, inlined) in seed_ids; the job's seed: 100 ids, inlined" in header(result.statements["histograms"])
+    assert header(result.statements["histograms"])[-1] == "-- Stages: seed -> " + ("population -> " if layout == "long" else "") + "histograms"
 
 
 def test_balanced_sum_nests_logarithmically():
@@ -80,12 +227,14 @@ SNAPSHOTS = __import__("pathlib").Path(__file__).parent / "snapshots"
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
 def test_rendered_statement_matches_its_snapshot(dialect):
     """tests/snapshots/lookalike/<dialect>.sql is what an analyst pastes for a small job;
-    a change to it shows in review. Refresh with UPDATE_SNAPSHOTS=1 pytest tests/test_render.py."""
+    a change to it shows in review (the "-- Rendered:" date aside). Refresh with
+    UPDATE_SNAPSHOTS=1 pytest tests/test_render.py."""
     import os
 
     model = Lookalike("mart.population", "member_srl", features=["age000", "sex000", "gpo015"])
     sql = model.sql(Seed.table("mart.mom_seed"), 30_000, dialect=dialect, exclude_seed=True)
-    sql = sql.replace(f"lookalike-sql {__import__('lookalike_sql').__version__} ", "lookalike-sql VERSION ")
+    sql = sql.replace(f"lookalike-sql {lookalike_sql.__version__} ", "lookalike-sql VERSION ")
+    sql = re.sub(r"^-- Rendered: \d{4}-\d{2}-\d{2} \(UTC\)$", "-- Rendered: YYYY-MM-DD (UTC)", sql, count=1, flags=re.MULTILINE)
     path = SNAPSHOTS / "lookalike" / f"{dialect}.sql"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)

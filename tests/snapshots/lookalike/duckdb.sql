@@ -1,6 +1,11 @@
 -- lookalike-sql VERSION (duckdb): the lookalike audience as one statement
--- population mart.population (wide), id "member_srl", 3 candidate features, size 30000
--- max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true, profiled all customers
+-- What it computes: profiles each feature against the seed (JS divergence of histograms), weighs the most divergent, ranks
+--   customers by weighted distance to the seed's mean, returns the top 30000 ids not in the seed with rank and distance
+-- Rendered: YYYY-MM-DD (UTC)
+-- Population: mart.population (wide), id member_srl, 3 candidate features
+-- Seed: table mart.mom_seed, column member_srl
+-- Parameters: size 30000, max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true, profile sample everyone
+-- Stages: seed -> population -> profile -> select -> rank -> top-n
 WITH
 seed_ids AS (
   -- stage: seed, distinct non-NULL ids
@@ -12,6 +17,7 @@ seed_ids AS (
   WHERE seed_source.seed_id IS NOT NULL
 ),
 seed_size AS (
+  -- stage: seed, its number of distinct ids
   SELECT COUNT(*) AS n_seed_ids FROM seed_ids
 ),
 population_size AS (
@@ -187,6 +193,7 @@ profile AS (
   FROM seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
 ),
 shares AS (
+  -- stage: select, each bin's share of the population (p) and of the seed (q)
   SELECT
     pr.*,
     CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
@@ -212,8 +219,8 @@ shares AS (
   FROM profile pr
 ),
 divergence AS (
-  -- stage: select, Jensen-Shannon divergence in base 2 (0 for constant features, a zero
-  -- standard deviation (it underflowed) or too few seed values)
+  -- stage: select, Jensen-Shannon divergence in base 2 per feature
+  -- (0 for a constant feature, a zero standard deviation (it underflowed) or too few seed values)
   SELECT
     sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
     sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
@@ -234,6 +241,7 @@ divergence AS (
   FROM shares sh
 ),
 ranked AS (
+  -- stage: select, the features by divergence, ties by name
   SELECT dv.*, ROW_NUMBER() OVER (ORDER BY dv.js_divergence DESC, dv.name_order) AS js_rank
   FROM divergence dv
 ),

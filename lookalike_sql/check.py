@@ -1,0 +1,340 @@
+"""``lookalike-sql check``: what a CI pipeline runs before a job's SQL ships.
+
+For each dialect of the job: render the one statement, parse it with sqlglot in that
+dialect and run the dialect's lint (lint.py: constructs the real warehouse lacks). Then
+run the DuckDB rendering of the same job on a small sample of the data (a DuckDB file, a
+Parquet or CSV extract of the population, or synthetic data built from the declared
+features) through ``execute()`` and the one statement, and compare the ids with the
+NumPy reference (reference.py). Each step is one ``CheckResult``; the command prints
+them, writes the statements to a folder when asked, and can write JUnit XML.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import LookalikeError
+from .job import Job
+from .lint import lint
+from .population import Long, Wide
+from .seed import Seed
+
+TOLERANCE = 1e-9
+
+
+@dataclass
+class CheckResult:
+    name: str  # e.g. "hive: render", "duckdb sample: ids equal the reference"
+    ok: bool
+    message: str
+    seconds: float = 0.0
+
+
+def check_job(job: Job, *, data: str | None = None, rows: int | None = None, write_sql: str | Path | None = None) -> list[CheckResult]:
+    """Every check of the job; never raises for a failing check (it becomes a result)."""
+    results: list[CheckResult] = []
+    data = data or job.check_data
+    rows = rows or job.check_rows
+
+    def step(name: str, action: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            outcome = action()
+        except (LookalikeError, AssertionError) as exc:
+            results.append(CheckResult(name, False, str(exc), time.perf_counter() - started))
+            return None
+        except Exception as exc:  # noqa: BLE001 - an engine's error is a failed check too
+            results.append(CheckResult(name, False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", time.perf_counter() - started))
+            return None
+        results.append(CheckResult(name, True, outcome or "ok", time.perf_counter() - started))
+        return True
+
+    sample: dict[str, Any] = {}
+    # The seed query is validated before anything runs it, on the sample or anywhere.
+    seed_ok = job.seed.kind != "query" or step("seed: one read-only SELECT in every dialect", lambda: _check_seed_query(job))
+    if seed_ok:
+        step(f"sample: {rows:,} customers from {_describe_data(data)}", lambda: _build_sample(job, data, rows, sample))
+    con = sample.get("con")
+    model = None
+    if con is not None:
+        model = job.model_for(con, list_features=True)
+    statements: dict[str, str] = {}
+    for dialect in job.dialects:
+        def render(dialect: str = dialect) -> str:
+            used = model or job.model_for(None)
+            statements[dialect] = used.sql(job.seed, job.size, exclude_seed=job.exclude_seed, dialect=dialect)
+            return f"{len(statements[dialect]) / 1e3:,.1f} KB, {len(used.features or [])} candidate features"
+
+        if step(f"{dialect}: render", render):
+            step(f"{dialect}: parse and lint", lambda dialect=dialect: _lint(statements[dialect], dialect))
+    if write_sql is not None and statements:
+        from .output import write_text
+
+        folder = Path(write_sql)
+        for dialect, sql in statements.items():
+            write_text(folder / f"{dialect}.sql", sql)
+    if con is not None and model is not None:
+        step("duckdb sample: execute() and the one statement give the reference's ids", lambda: _compare(job, model, sample))
+    return results
+
+
+# ----------------------------------------------------------------------------- sample data
+
+def _check_seed_query(job: Job) -> str:
+    from .validate import single_select_column
+
+    for dialect in dict.fromkeys(["duckdb", *job.dialects]):
+        single_select_column(job.seed.sql or "", dialect)
+    return "accepted"
+
+
+def _describe_data(data: str | None) -> str:
+    return data if data else "synthetic data built from the job's features"
+
+
+def _build_sample(job: Job, data: str | None, rows: int, sample: dict[str, Any]) -> str:
+    """An in-memory DuckDB holding the job's tables (same names) for a sample of customers."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    population = job.model.population
+    tables = list(population.tables) if isinstance(population, Wide) else [population.table] + ([population.ids] if population.ids else [])
+    id_col = job.model.id_column
+    if data is None:
+        _synthetic(con, job, rows)
+    elif data.endswith(".duckdb"):
+        _from_duckdb_file(con, job, data, tables, rows)
+    elif data.endswith((".parquet", ".csv")):
+        if len(tables) != 1 or isinstance(population, Long):
+            raise _CheckFailed(f"an extract ({Path(data).suffix}) holds one wide table; this job reads {len(tables)}: give a .duckdb file")
+        reader = "read_parquet" if data.endswith(".parquet") else "read_csv_auto"
+        _create(con, tables[0], f"SELECT * FROM {reader}({_text(data)}) ORDER BY md5(CAST({_q(id_col)} AS VARCHAR)) LIMIT {int(rows)}")
+        if job.seed.kind == "table":
+            raise _CheckFailed(f"the seed table {job.seed.table_name} is not in the extract: give a .duckdb file, or a seed query or file")
+    else:
+        raise _CheckFailed(f"check data {data!r} is not a .duckdb, .parquet or .csv file")
+    sample["con"] = con
+    n = con.execute(f"SELECT COUNT(*) FROM {_qt(tables[0])}").fetchone()[0]
+    return f"{n:,} customers"
+
+
+class _CheckFailed(LookalikeError):
+    pass
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qt(table: Any) -> str:
+    from .dialects import get_dialect
+
+    return get_dialect("duckdb").quote_table(table)
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _create(con: Any, table: Any, select: str) -> None:
+    from .dialects import split_table_name
+
+    parts = split_table_name(table)
+    if len(parts) == 2:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(parts[0])}")
+    elif len(parts) == 3:
+        raise _CheckFailed(f"table {table!r} names a catalog: check runs on one DuckDB database; use schema.table")
+    con.execute(f"CREATE OR REPLACE TABLE {_qt(table)} AS {select}")
+
+
+def _from_duckdb_file(con: Any, job: Job, path: str, tables: list[Any], rows: int) -> None:
+    """The customers with the smallest md5(id) (the seed's members first, so the sample
+    holds some of them), from every table the job reads."""
+    if not Path(path).is_file():
+        raise _CheckFailed(f"check data {path!r} does not exist: build it, or leave [check] data out for synthetic data")
+    con.execute(f"ATTACH {_text(path)} AS source (READ_ONLY)")
+    con.execute("USE source")  # the seed query reads the source's tables by their own names
+    id_col = _q(job.model.id_column)
+    seed_ids = _seed_ids(con, job)
+    con.execute("USE memory")
+    first = f"source.{_qt(tables[0])}"
+    picked = (
+        f"SELECT {id_col} FROM {first} ORDER BY CASE WHEN {id_col} IN (SELECT seed_id FROM seed_ids_source) THEN 0 ELSE 1 END, "
+        f"md5(CAST({id_col} AS VARCHAR)) LIMIT {int(rows)}"
+    )
+    con.register("seed_ids_frame", pd.DataFrame({"seed_id": seed_ids}))
+    con.execute("CREATE TEMP TABLE seed_ids_source AS SELECT seed_id FROM seed_ids_frame")
+    con.execute(f"CREATE TEMP TABLE sampled_ids AS {picked}")
+    for table in tables:
+        _create(con, table, f"SELECT t.* FROM source.{_qt(table)} t WHERE t.{id_col} IN (SELECT {id_col} FROM sampled_ids)")
+    if job.seed.kind == "table":
+        _create(con, job.seed.table_name, f"SELECT * FROM source.{_qt(job.seed.table_name)}")
+    con.execute("DETACH source")
+
+
+def _seed_ids(con: Any, job: Job) -> list[Any]:
+    seed = job.seed
+    if seed.kind == "ids":
+        return list(seed.values)
+    if seed.kind == "table":
+        column = _q(seed.column or job.model.id_column)
+        return con.execute(f"SELECT DISTINCT {column} FROM {_qt(seed.table_name)} WHERE {column} IS NOT NULL").fetchdf().iloc[:, 0].tolist()
+    return con.execute(f"SELECT * FROM (\n{seed.sql}\n) q").fetchdf().iloc[:, 0].dropna().drop_duplicates().tolist()
+
+
+def _synthetic(con: Any, job: Job, rows: int) -> None:
+    """A population from the declared schema: integer ids, the job's features as doubles
+    (a tenth NULL); the seed's members (the first 5% of ids, or the file's ids) differ on
+    half of the features, so that some are selected."""
+    model = job.model
+    features = model.features
+    if not features:
+        raise _CheckFailed("synthetic data needs the job's features: list them ([population] features), or give --data")
+    rng = np.random.default_rng(0)
+    if job.seed.kind == "ids":
+        members = [int(v) for v in job.seed.values if isinstance(v, int)]
+        if len(members) != len(job.seed.values):
+            raise _CheckFailed("synthetic data has integer ids; the seed file holds text ids: give --data")
+    else:
+        members = list(range(1, max(2, rows // 20) + 1))
+    ids = np.array(sorted(set(members) | set(range(1, rows + 1))), dtype="int64")[: max(rows, len(members))]
+    frame = pd.DataFrame({model.id_column: ids})
+    is_member = np.isin(ids, members)
+    for k, name in enumerate(features):
+        values = rng.lognormal(2.0, 1.0, len(ids))
+        if k % 2 == 0:
+            values = np.where(is_member, values * 3 + 5, values)
+        values[rng.random(len(ids)) < 0.1] = np.nan
+        frame[name] = values
+    con.register("synthetic_frame", frame)
+    population = model.population
+    if isinstance(population, Long):
+        long = frame.melt(id_vars=[model.id_column], var_name=population.feature_column, value_name=population.value_column)
+        long = long[long[population.value_column].notna()]
+        con.register("synthetic_long", long)
+        _create(con, population.table, "SELECT * FROM synthetic_long")
+        if population.ids:
+            _create(con, population.ids, f"SELECT {_q(model.id_column)} FROM synthetic_frame")
+    else:
+        if len(population.tables) != 1:
+            raise _CheckFailed("synthetic data builds one wide table; this job splits the population: give --data")
+        _create(con, population.tables[0], "SELECT * FROM synthetic_frame")
+    if job.seed.kind == "table":
+        column = job.seed.column or model.id_column
+        con.register("synthetic_seed", pd.DataFrame({column: members}))
+        _create(con, job.seed.table_name, "SELECT * FROM synthetic_seed")
+
+
+# ----------------------------------------------------------------------------- comparison
+
+def _lint(sql: str, dialect: str) -> str:
+    problems = lint(sql, dialect)
+    if problems:
+        raise AssertionError("; ".join(problems))
+    return "parses as one statement; no construct the warehouse lacks"
+
+
+def _first_table(model: Any) -> Any:
+    population = model.population
+    return population.tables[0] if isinstance(population, Wide) else (population.ids or population.table)
+
+
+def _population_frame(con: Any, job: Job, model: Any) -> pd.DataFrame:
+    """The sample as one wide frame, as the reference reads it."""
+    population = model.population
+    id_col = model.id_column
+    if isinstance(population, Wide):
+        frames = [con.execute(f"SELECT * FROM {_qt(t)}").fetchdf() for t in population.tables]
+        wide = frames[0]
+        for other in frames[1:]:
+            wide = wide.merge(other, on=id_col, how="left")
+        return wide[[id_col, *model.features]]
+    rows = con.execute(f"SELECT * FROM {_qt(population.table)}").fetchdf()
+    fcol, vcol = population.feature_column, population.value_column
+    rows = rows[rows[fcol].isin(model.features)]
+    ids = (
+        con.execute(f"SELECT {_q(id_col)} FROM {_qt(population.ids)}").fetchdf()[id_col]
+        if population.ids
+        else pd.Series(rows[id_col].unique(), name=id_col)
+    )
+    values = rows.pivot(index=id_col, columns=fcol, values=vcol)
+    present = rows.assign(_one=1.0).pivot(index=id_col, columns=fcol, values="_one")
+    wide = pd.DataFrame({id_col: ids.to_numpy()})
+    for name in model.features:
+        column = values[name] if name in values else pd.Series(dtype="float64")
+        has_row = present[name] if name in present else pd.Series(dtype="float64")
+        got = wide[id_col].map(column)
+        fill = population.fill_of(name)
+        wide[name] = got.where(wide[id_col].map(has_row).notna(), np.nan if fill is None else fill)
+    return wide
+
+
+def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
+    from .reference import reference_lookalike
+
+    con = sample["con"]
+    n = con.execute(f"SELECT COUNT(*) FROM {_qt(_first_table(model))}").fetchone()[0]
+    size = max(1, min(job.size, n // 5))
+    result = model.execute(con, job.seed, size, exclude_seed=job.exclude_seed)  # the library's own errors first
+    frame = _population_frame(con, job, model)
+    seed_ids = _seed_ids(con, job)
+    params = {"max_features": model.max_features, "threshold": model.threshold, "bins": model.bins, "min_count": model.min_count}
+    params["sample"] = model.sample
+    try:
+        reference = reference_lookalike(frame, model.id_column, seed_ids, size, exclude_seed=job.exclude_seed, **params)
+    except ValueError as exc:
+        raise AssertionError(f"the reference refuses the sample ({exc}): give more rows (--rows) or other data") from None
+    everyone = reference_lookalike(frame, model.id_column, seed_ids, len(frame), exclude_seed=job.exclude_seed, **params)
+    distance_of = everyone.audience.set_index(model.id_column)["distance"]
+    _same_ids(result.audience, reference.audience, distance_of, model.id_column, "execute()")
+    statement = con.execute(model.sql(job.seed, size, exclude_seed=job.exclude_seed, dialect="duckdb", connection=con)).fetchdf()
+    statement.columns = [model.id_column, "rank", "distance"]
+    _same_ids(statement, reference.audience, distance_of, model.id_column, "the one statement")
+    chosen = reference.features[reference.features["selected"]]
+    weights = result.features.set_index("feature")["weight"]
+    for row in chosen.itertuples():
+        if abs(float(weights[row.feature]) - row.weight) > TOLERANCE:
+            raise AssertionError(f"weight of {row.feature}: {weights[row.feature]} against the reference's {row.weight}")
+    return f"top {size:,} of {len(frame):,} customers, {len(chosen)} features weighed, same ids and weights as the reference"
+
+
+def _same_ids(got: pd.DataFrame, expected: pd.DataFrame, distance_of: pd.Series, id_col: str, what: str) -> None:
+    """The same ids in the same order, up to genuine floating-point ties."""
+    if len(got) != len(expected):
+        raise AssertionError(f"{what} returned {len(got):,} customers, the reference {len(expected):,}")
+    for rank, (a, b) in enumerate(zip(got[id_col].tolist(), expected[id_col].tolist()), start=1):
+        if a != b and abs(float(distance_of[a]) - float(distance_of[b])) > TOLERANCE * max(1.0, abs(float(distance_of[b]))):
+            raise AssertionError(f"{what}: rank {rank} is id {a}, the reference has {b}")
+
+
+# ----------------------------------------------------------------------------- reports
+
+def report_text(results: list[CheckResult]) -> str:
+    lines = [f"{'PASS' if r.ok else 'FAIL'}  {r.name} ({r.seconds:.1f} s): {r.message}" for r in results]
+    failed = sum(not r.ok for r in results)
+    lines.append(f"{len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(results: list[CheckResult], job_name: str) -> bytes:
+    suite = ET.Element(
+        "testsuite",
+        name=f"lookalike-sql check {job_name}",
+        tests=str(len(results)),
+        failures=str(sum(not r.ok for r in results)),
+        errors="0",
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=f"lookalike-sql.{job_name}", name=r.name, time=f"{r.seconds:.3f}")
+        if not r.ok:
+            ET.SubElement(case, "failure", message=r.message[:500]).text = r.message
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,227 @@
+"""Job files (`--job`, `Job.from_file`, `init`) and `lookalike-sql check` (render, parse,
+lint per dialect; the DuckDB sample against the reference; JUnit XML)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import datasets
+import duckdb
+import pandas as pd
+import pytest
+
+from lookalike_sql import InputError, Job, Lookalike, Seed
+from lookalike_sql.cli import main
+from lookalike_sql.demo_data import build_demo_database
+
+JOB = """\
+[population]
+table = "pop"
+id_column = "customer_id"
+
+[seed]
+table = "seed"
+
+[audience]
+size = 200
+
+[model]
+min_count = 10
+
+[run]
+dialects = ["duckdb", "redshift", "hive"]
+url = "data.duckdb"
+out = "out"
+
+[check]
+data = "data.duckdb"
+rows = 2000
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """A DuckDB file with a population, a seed table, and the job file beside it."""
+    path = tmp_path_factory.mktemp("jobs")
+    dataset = datasets.basic()
+    con = duckdb.connect(str(path / "data.duckdb"))
+    con.register("frame", dataset.population)
+    con.execute("CREATE TABLE pop AS SELECT * FROM frame")
+    con.register("seed_frame", pd.DataFrame({"customer_id": dataset.seed_ids}))
+    con.execute("CREATE TABLE seed AS SELECT * FROM seed_frame")
+    con.execute("COPY pop TO '" + str(path / "pop.parquet") + "' (FORMAT parquet)")
+    con.close()
+    (path / "job.toml").write_text(JOB)
+    (path / "seed.csv").write_text("customer_id\n" + "\n".join(str(i) for i in dataset.seed_ids) + "\n")
+    return path
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+# ----------------------------------------------------------------------------- job files
+
+def test_job_file_gives_the_same_job_as_python(folder):
+    job = Job.from_file(folder / "job.toml")
+    assert (job.size, job.dialects, job.model.min_count) == (200, ["duckdb", "redshift", "hive"], 10)
+    assert job.url == str(folder / "data.duckdb")  # relative to the job file
+    con = duckdb.connect(str(folder / "data.duckdb"), read_only=True)
+    direct = Lookalike("pop", "customer_id", min_count=10).execute(con, Seed.table("seed"), 200)
+    assert job.execute(con).audience.equals(direct.audience)
+    assert Lookalike.from_file(folder / "job.toml") == job.model
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ('[population]\ntable = "pop"\ncolour = "blue"\n', r"job\.toml:3: unknown key 'colour' in \[population\]: use one of table, "),
+        ('[population]\ntable = "pop"\n\n[audience]\nsize = "many"\n', r"job\.toml:5: \[audience\] size must be an integer, not a string 'many'"),
+        ('[audience]\nexclude_seed = "yes"\n', r"job\.toml:2: \[audience\] exclude_seed must be true or false"),
+        ('[audience]\nsize = true\n', r"job\.toml:2: \[audience\] size must be an integer, not true or false True"),
+        ('[target]\nsize = 3\n', r"job\.toml:1: unknown section \[target\]: use \[population\], \[seed\]"),
+        ('[population]\ntable = "pop\n', r"job\.toml: not valid TOML \(.*line 2"),
+        ('size = 3\n', r"job\.toml:1: 'size' must be a \[section\]"),
+        ('[run]\ndialects = ["duckdb", 3]\n', r"job\.toml:2: \[run\] dialects must be a list of strings"),
+    ],
+)
+def test_bad_job_files_name_the_key_and_the_line(tmp_path, text, pattern):
+    path = write(tmp_path, "job.toml", text)
+    with pytest.raises(InputError, match=pattern) as exc:
+        Job.from_file(path)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "pattern"),
+    [
+        ({"size": 10}, r"the job has no id_column: give --id-column / \[population\] id_column"),
+        ({"id_column": "c", "population": "pop", "seed_table": "s"}, r"the job has no size"),
+        ({"id_column": "c", "size": 5, "seed_table": "s"}, r"the job has no population"),
+        ({"id_column": "c", "size": 5, "population": "pop"}, r"the job has no seed"),
+        ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "seed_query": "SELECT c FROM pop"}, r"the job has 2 seeds"),
+        ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "method": "cosine"}, r"method 'cosine' is not available"),
+        ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "dialects": ["oracle"]}, r"unknown dialect 'oracle'"),
+    ],
+)
+def test_incomplete_jobs(settings, pattern):
+    with pytest.raises(InputError, match=pattern):
+        Job.from_settings(settings)
+
+
+def test_flags_override_the_file(folder, capsys):
+    assert main(["sql", "--job", str(folder / "job.toml"), "--dialect", "redshift", "--size", "77", "--features", "age,spend"]) == 0
+    sql = capsys.readouterr().out
+    assert "size 77" in sql.splitlines()[1] + sql.splitlines()[2] + sql  # the header states the overridden size
+    assert '"mart"' not in sql and 'FROM "seed"' in sql and "LIMIT 77" in sql
+    # a seed flag replaces the file's seed
+    assert main(["sql", "--job", str(folder / "job.toml"), "--features", "age", "--seed-query", "SELECT customer_id FROM pop WHERE age < 30"]) == 0
+    sql = capsys.readouterr().out
+    assert "WHERE age < 30" in sql and 'FROM "seed"' not in sql
+
+
+def test_run_with_a_job_file(folder, capsys):
+    assert main(["run", "--job", str(folder / "job.toml"), "--size", "50"]) == 0
+    out = folder / "out"
+    assert len(pd.read_csv(out / "lookalike.csv")) == 50
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_init_writes_a_commented_job_that_reads(tmp_path, capsys):
+    path = tmp_path / "job.toml"
+    assert main(["init", str(path)]) == 0
+    text = path.read_text()
+    assert text.count("#") > 20 and "[population]" in text and "[check]" in text
+    job = Job.from_file(path)
+    assert job.dialects == ["duckdb", "redshift", "hive"] and job.size == 20000
+    assert main(["init", str(path)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["init", str(path), "--force"]) == 0
+
+
+# ----------------------------------------------------------------------------- check
+
+def test_check_passes_on_a_good_job_and_writes_sql_and_junit(folder, capsys, tmp_path):
+    junit, sql_dir = tmp_path / "check.xml", tmp_path / "sql"
+    code = main(["check", "--job", str(folder / "job.toml"), "--junit", str(junit), "--write-sql", str(sql_dir)])
+    report = capsys.readouterr().out
+    assert code == 0, report
+    assert "FAIL" not in report and "duckdb sample: execute() and the one statement give the reference's ids" in report
+    assert sorted(p.name for p in sql_dir.iterdir()) == ["duckdb.sql", "hive.sql", "redshift.sql"]
+    suite = ET.parse(junit).getroot()
+    assert suite.tag == "testsuite" and suite.get("failures") == "0"
+    names = [case.get("name") for case in suite.iter("testcase")]
+    assert "hive: parse and lint" in names and len(names) == int(suite.get("tests")) == 8
+
+
+def test_check_fails_on_sql_that_breaks_the_hive_lint(folder, capsys, tmp_path):
+    bad = write(folder, "qualify.toml", JOB.replace('table = "seed"', (
+        'query = "SELECT customer_id FROM pop QUALIFY ROW_NUMBER() OVER (PARTITION BY orders ORDER BY spend DESC) <= 40"')))
+    junit = tmp_path / "check.xml"
+    assert main(["check", "--job", str(bad), "--junit", str(junit)]) == 1
+    report = capsys.readouterr().out
+    assert "FAIL  hive: parse and lint" in report and "QUALIFY is not in Hive before 4.0" in report
+    assert "PASS  duckdb: parse and lint" in report
+    failures = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failures] == ["hive: parse and lint"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("SELECT customer_id FROM pop; DROP TABLE pop", "expected one SQL statement, found 2"),
+        ("DELETE FROM pop", "must be a SELECT, not DELETE"),
+        ("WITH d AS (DELETE FROM pop RETURNING customer_id) SELECT customer_id FROM d", "contains DELETE"),
+    ],
+)
+def test_check_fails_on_a_seed_query_that_is_not_one_select(folder, capsys, query, message):
+    bad = write(folder, "notselect.toml", JOB.replace('table = "seed"', f'query = "{query}"'))
+    assert main(["check", "--job", str(bad)]) == 1
+    report = capsys.readouterr().out
+    assert f"FAIL  seed: one read-only SELECT in every dialect" in report and message in report
+    con = duckdb.connect(str(folder / "data.duckdb"), read_only=True)
+    assert con.execute("SELECT COUNT(*) FROM pop").fetchone()[0] == 3000  # nothing ran it
+
+
+def test_check_on_a_parquet_extract_and_on_synthetic_data(folder, capsys):
+    extract = JOB.replace('data = "data.duckdb"', 'data = "pop.parquet"').replace('table = "seed"', 'file = "seed.csv"')
+    assert main(["check", "--job", str(write(folder, "parquet.toml", extract))]) == 0, capsys.readouterr().out
+    synthetic = JOB.replace('data = "data.duckdb"\n', "").replace('id_column = "customer_id"', 'id_column = "customer_id"\nfeatures = ["a", "b", "c", "d"]')
+    assert main(["check", "--job", str(write(folder, "synthetic.toml", synthetic))]) == 0
+    report = capsys.readouterr().out
+    assert "synthetic data built from the job's features" in report and "FAIL" not in report
+
+
+def test_check_long_table_on_synthetic_data(tmp_path, capsys):
+    text = """\
+[population]
+long_table = "mart.feature_values"
+ids_table = "mart.customers"
+fill = "NULL"
+id_column = "member_srl"
+features = ["f1", "f2", "f3", "f4", "f5"]
+[seed]
+table = "mart.seed"
+[audience]
+size = 300
+[model]
+min_count = 10
+[run]
+dialects = ["duckdb", "redshift", "hive"]
+"""
+    assert main(["check", "--job", str(write(tmp_path, "long.toml", text)), "--rows", "3000"]) == 0, capsys.readouterr().out
+
+
+def test_check_the_demo_job(tmp_path, capsys):
+    """The demo ships its job as a file; check passes on it."""
+    build_demo_database(tmp_path / "demo.duckdb", n_customers=30_000)
+    from lookalike_sql.demo_data import DEMO_JOB
+
+    job = write(tmp_path, "job.toml", DEMO_JOB.format(size=3000))
+    code = main(["check", "--job", str(job), "--rows", "10000"])
+    report = capsys.readouterr().out
+    assert code == 0, report
+    assert report.count("PASS") == 8

@@ -24,7 +24,6 @@ from .errors import LookalikeError
 from .job import Job
 from .lint import lint
 from .population import Long, Wide
-from .seed import Seed
 
 TOLERANCE = 1e-9
 
@@ -122,8 +121,7 @@ def _build_sample(job: Job, data: str | None, rows: int, sample: dict[str, Any])
     else:
         raise _CheckFailed(f"check data {data!r} is not a .duckdb, .parquet or .csv file")
     sample["con"] = con
-    n = con.execute(f"SELECT COUNT(*) FROM {_qt(tables[0])}").fetchone()[0]
-    return f"{n:,} customers"
+    return f"{_customers(con, job.model):,} customers"
 
 
 class _CheckFailed(LookalikeError):
@@ -165,7 +163,11 @@ def _from_duckdb_file(con: Any, job: Job, path: str, tables: list[Any], rows: in
     id_col = _q(job.model.id_column)
     seed_ids = _seed_ids(con, job)
     con.execute("USE memory")
-    first = f"source.{_qt(tables[0])}"
+    population = job.model.population
+    if isinstance(population, Long) and population.ids is None:  # the customers are the ids its rows hold
+        first = f"(SELECT DISTINCT {id_col} FROM source.{_qt(population.table)}) customers"
+    else:
+        first = f"source.{_qt(_first_table(job.model))}"
     picked = (
         f"SELECT {id_col} FROM {first} ORDER BY CASE WHEN {id_col} IN (SELECT seed_id FROM seed_ids_source) THEN 0 ELSE 1 END, "
         f"md5(CAST({id_col} AS VARCHAR)) LIMIT {int(rows)}"
@@ -242,6 +244,13 @@ def _lint(sql: str, dialect: str) -> str:
     return "parses as one statement; no construct the warehouse lacks"
 
 
+def _customers(con: Any, model: Any) -> int:
+    population = model.population
+    if isinstance(population, Long) and population.ids is None:
+        return con.execute(f"SELECT COUNT(DISTINCT {_q(model.id_column)}) FROM {_qt(population.table)}").fetchone()[0]
+    return con.execute(f"SELECT COUNT(*) FROM {_qt(_first_table(model))}").fetchone()[0]
+
+
 def _first_table(model: Any) -> Any:
     population = model.population
     return population.tables[0] if isinstance(population, Wide) else (population.ids or population.table)
@@ -281,8 +290,7 @@ def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
     from .reference import reference_lookalike
 
     con = sample["con"]
-    n = con.execute(f"SELECT COUNT(*) FROM {_qt(_first_table(model))}").fetchone()[0]
-    size = max(1, min(job.size, n // 5))
+    size = max(1, min(job.size, _customers(con, model) // 5))
     result = model.execute(con, job.seed, size, exclude_seed=job.exclude_seed)  # the library's own errors first
     frame = _population_frame(con, job, model)
     seed_ids = _seed_ids(con, job)

@@ -173,7 +173,6 @@ def _sql(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .connections import connect
-
     from .errors import InputError
 
     job = _job(args)

@@ -51,9 +51,9 @@ from .catalogue import load_catalogue
 __all__ = [
     "DEMO_CATEGORIES",
     "DEMO_FEATURES",
+    "DEMO_JOB",
     "DEMO_SYMBOLS",
     "MOM_SEED_SQL",
-    "DEMO_JOB",
     "SEX_FEMALE",
     "SEX_MALE",
     "SEX_UNKNOWN",

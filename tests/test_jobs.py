@@ -3,6 +3,7 @@ lint per dialect; the DuckDB sample against the reference; JUnit XML)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def test_check_fails_on_a_seed_query_that_is_not_one_select(folder, capsys, quer
     bad = write(folder, "notselect.toml", JOB.replace('table = "seed"', f'query = "{query}"'))
     assert main(["check", "--job", str(bad)]) == 1
     report = capsys.readouterr().out
-    assert f"FAIL  seed: one read-only SELECT in every dialect" in report and message in report
+    assert "FAIL  seed: one read-only SELECT in every dialect" in report and message in report
     con = duckdb.connect(str(folder / "data.duckdb"), read_only=True)
     assert con.execute("SELECT COUNT(*) FROM pop").fetchone()[0] == 3000  # nothing ran it
 
@@ -225,3 +226,27 @@ def test_check_the_demo_job(tmp_path, capsys):
     report = capsys.readouterr().out
     assert code == 0, report
     assert report.count("PASS") == 8
+
+
+def test_check_long_table_from_a_duckdb_file(tmp_path, capsys):
+    """The sample takes customers (not rows) of a long table, with and without an ids table."""
+    dataset = datasets.sparse()
+    con = duckdb.connect(str(tmp_path / "long.duckdb"))
+    con.register("long_frame", datasets.to_long(dataset, datasets.SPARSE_FILLS))
+    con.execute("CREATE TABLE feature_values AS SELECT * FROM long_frame")
+    con.register("ids_frame", dataset.population[[dataset.id_column]])
+    con.execute("CREATE TABLE customers AS SELECT * FROM ids_frame")
+    con.register("seed_frame", pd.DataFrame({dataset.id_column: dataset.seed_ids}))
+    con.execute("CREATE TABLE seed AS SELECT * FROM seed_frame")
+    con.close()
+    for ids_line in ('ids_table = "customers"\n', ""):
+        text = (
+            f'[population]\nlong_table = "feature_values"\n{ids_line}id_column = "{dataset.id_column}"\n'
+            '[seed]\ntable = "seed"\n[audience]\nsize = 100\n[model]\nmin_count = 10\n'
+            '[check]\ndata = "long.duckdb"\nrows = 1500\n'
+        )
+        code = main(["check", "--job", str(write(tmp_path, "long.toml", text))])
+        report = capsys.readouterr().out
+        assert code == 0, report
+        assert re.search(r"PASS  sample: 1,500 customers from .*: 1,500 customers\n", report), report
+        assert "top 100 of 1,500 customers" in report

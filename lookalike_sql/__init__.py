@@ -16,6 +16,7 @@ from .errors import (
     NoFeatureSelected,
     StatementTimeout,
 )
+from .evaluation import Evaluation, evaluate
 from .job import Job
 from .model import Lookalike, LookalikeResult
 from .population import Long, Wide
@@ -23,6 +24,7 @@ from .seed import Seed
 
 __all__ = [
     "EngineError",
+    "Evaluation",
     "InputError",
     "Job",
     "Long",
@@ -34,4 +36,5 @@ __all__ = [
     "StatementTimeout",
     "Wide",
     "__version__",
+    "evaluate",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ import pandas as pd
 from .errors import LookalikeError
 from .job import Job
 from .lint import lint
+from .model import parse_size
 from .population import Long, Wide
+from .seed import Seed
 
 TOLERANCE = 1e-9
 
@@ -57,7 +60,8 @@ def check_job(job: Job, *, data: str | None = None, rows: int | None = None, wri
 
     sample: dict[str, Any] = {}
     # The seed query is validated before anything runs it, on the sample or anywhere.
-    seed_ok = job.seed.kind != "query" or step("seed: one read-only SELECT in every dialect", lambda: _check_seed_query(job))
+    queries = job.seed.kind == "query" or any(e.kind == "query" for e in job.exclude)
+    seed_ok = not queries or step("seed: one read-only SELECT in every dialect", lambda: _check_seed_query(job))
     if seed_ok:
         step(f"sample: {rows:,} customers from {_describe_data(data)}", lambda: _build_sample(job, data, rows, sample))
     con = sample.get("con")
@@ -68,7 +72,7 @@ def check_job(job: Job, *, data: str | None = None, rows: int | None = None, wri
     for dialect in job.dialects:
         def render(dialect: str = dialect) -> str:
             used = model or job.model_for(None)
-            statements[dialect] = used.sql(job.seed, job.size, exclude_seed=job.exclude_seed, dialect=dialect)
+            statements[dialect] = used.sql(job.seed, job.size, dialect=dialect, **job.controls())
             return f"{len(statements[dialect]) / 1e3:,.1f} KB, {len(used.features or [])} candidate features"
 
         if step(f"{dialect}: render", render):
@@ -90,7 +94,11 @@ def _check_seed_query(job: Job) -> str:
     from .validate import single_select_column
 
     for dialect in dict.fromkeys(["duckdb", *job.dialects]):
-        single_select_column(job.seed.sql or "", dialect)
+        if job.seed.kind == "query":
+            single_select_column(job.seed.sql or "", dialect)
+        for exclusion in job.exclude:
+            if exclusion.kind == "query":
+                single_select_column(exclusion.sql or "", dialect, role="exclusion")
     return "accepted"
 
 
@@ -177,17 +185,28 @@ def _from_duckdb_file(con: Any, job: Job, path: str, tables: list[Any], rows: in
     con.execute(f"CREATE TEMP TABLE sampled_ids AS {picked}")
     for table in tables:
         _create(con, table, f"SELECT t.* FROM source.{_qt(table)} t WHERE t.{id_col} IN (SELECT {id_col} FROM sampled_ids)")
-    if job.seed.kind == "table":
-        _create(con, job.seed.table_name, f"SELECT * FROM source.{_qt(job.seed.table_name)}")
+    for audience in [job.seed, *job.exclude]:
+        if audience.kind == "table":
+            _create(con, audience.table_name, f"SELECT * FROM source.{_qt(audience.table_name)}")
     con.execute("DETACH source")
 
 
 def _seed_ids(con: Any, job: Job) -> list[Any]:
-    seed = job.seed
+    return _audience_ids(con, job.seed, job.model.id_column)
+
+
+def _filtered_ids(con: Any, model: Any, population_filter: str) -> list[Any]:
+    population = model.population
+    relation = _qt(population.ids) if isinstance(population, Long) else _qt(population.tables[0])
+    return con.execute(f"SELECT {_q(model.id_column)} FROM {relation} WHERE (\n{population_filter}\n)").fetchdf().iloc[:, 0].tolist()
+
+
+def _audience_ids(con: Any, seed: Seed, id_column: str) -> list[Any]:
+    """The ids of an audience (the seed, an exclusion), read on the sample."""
     if seed.kind == "ids":
         return list(seed.values)
     if seed.kind == "table":
-        column = _q(seed.column or job.model.id_column)
+        column = _q(seed.column or id_column)
         return con.execute(f"SELECT DISTINCT {column} FROM {_qt(seed.table_name)} WHERE {column} IS NOT NULL").fetchdf().iloc[:, 0].tolist()
     return con.execute(f"SELECT * FROM (\n{seed.sql}\n) q").fetchdf().iloc[:, 0].dropna().drop_duplicates().tolist()
 
@@ -290,20 +309,27 @@ def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
     from .reference import reference_lookalike
 
     con = sample["con"]
-    size = max(1, min(job.size, _customers(con, model) // 5))
-    result = model.execute(con, job.seed, size, exclude_seed=job.exclude_seed)  # the library's own errors first
+    parsed = parse_size(job.size)
+    size = parsed if isinstance(parsed, Fraction) else max(1, min(parsed, _customers(con, model) // 5))
+    result = model.execute(con, job.seed, size, **job.controls())  # the library's own errors first
     frame = _population_frame(con, job, model)
     seed_ids = _seed_ids(con, job)
+    controls: dict[str, Any] = {"exclude_seed": job.exclude_seed}
+    if job.exclude:
+        controls["exclude"] = [i for e in job.exclude for i in _audience_ids(con, e, model.id_column)]
+    if job.population_filter:
+        kept = set(_filtered_ids(con, model, job.population_filter))
+        controls["rank_mask"] = frame[model.id_column].isin(kept).to_numpy()
     params = {"max_features": model.max_features, "threshold": model.threshold, "bins": model.bins, "min_count": model.min_count}
     params["sample"] = model.sample
     try:
-        reference = reference_lookalike(frame, model.id_column, seed_ids, size, exclude_seed=job.exclude_seed, **params)
+        reference = reference_lookalike(frame, model.id_column, seed_ids, size, **controls, **params)
     except ValueError as exc:
         raise AssertionError(f"the reference refuses the sample ({exc}): give more rows (--rows) or other data") from None
-    everyone = reference_lookalike(frame, model.id_column, seed_ids, len(frame), exclude_seed=job.exclude_seed, **params)
+    everyone = reference_lookalike(frame, model.id_column, seed_ids, len(frame), **{**controls, "rank_mask": None, "exclude": None, "exclude_seed": False}, **params)
     distance_of = everyone.audience.set_index(model.id_column)["distance"]
     _same_ids(result.audience, reference.audience, distance_of, model.id_column, "execute()")
-    statement = con.execute(model.sql(job.seed, size, exclude_seed=job.exclude_seed, dialect="duckdb", connection=con)).fetchdf()
+    statement = con.execute(model.sql(job.seed, size, dialect="duckdb", connection=con, **job.controls())).fetchdf()
     statement.columns = [model.id_column, "rank", "distance"]
     _same_ids(statement, reference.audience, distance_of, model.id_column, "the one statement")
     chosen = reference.features[reference.features["selected"]]

@@ -52,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--junit", type=Path, help="write the results as JUnit XML to this file")
     check.set_defaults(handler=_check)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="hide part of the seed, build the audience from the rest, report recall and lift at shares of the population"
+    )
+    _job_arguments(evaluate)
+    evaluate.add_argument("--url", help="SQLAlchemy URL, or a path ending in .duckdb ([run] url)")
+    evaluate.add_argument("--holdout", default="0.5", help="share of the seed to hide, chosen by md5 of the id: 0.5 or 50%% (default 50%%)")
+    evaluate.add_argument("--shares", default="1%,5%,10%,20%,50%", help="comma-separated shares of the population (default 1%%,5%%,10%%,20%%,50%%)")
+    evaluate.add_argument("--methods", help="comma-separated scoring methods (default: the job's [model] method, euclidean)")
+    evaluate.add_argument("--out", type=Path, help="folder for evaluation.csv and evaluation.png")
+    evaluate.add_argument("--timeout", type=float, help="cancel any statement that runs longer than this many seconds")
+    evaluate.set_defaults(handler=_evaluate)
+
     init = commands.add_parser("init", help="write a commented example job file")
     init.add_argument("path", nargs="?", type=Path, default=Path("job.toml"), help="where to write it (default job.toml)")
     init.add_argument("--force", action="store_true", help="replace an existing file")
@@ -69,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 _JOB_FLAGS = (
     "population", "long_table", "ids_table", "feature_column", "value_column", "fill", "id_column", "sample", "features",
     "seed_file", "seed_table", "seed_query", "seed_column", "size", "max_features", "threshold", "bins", "min_count",
-    "exclude_seed", "url", "timeout", "out", "dialects",
+    "exclude_seed", "url", "timeout", "out", "dialects", "exclude_tables", "exclude_queries", "exclude_files", "population_filter",
 )
 
 
@@ -92,12 +104,16 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     seed.add_argument("--seed-table", help="table holding the seed ids")
     seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column")
     parser.add_argument("--seed-column", help="id column of --seed-table (default: --id-column)")
-    parser.add_argument("--size", type=int, help="how many customers to return")
+    parser.add_argument("--size", help="how many customers to return: a count (20000) or a share of the ranked population (5%%)")
     parser.add_argument("--max-features", type=int, help="most features to weigh (default 20)")
     parser.add_argument("--threshold", type=float, help="least JS divergence of a weighed feature (default 0.05)")
     parser.add_argument("--bins", type=int, help="histogram bins per feature (default 10)")
     parser.add_argument("--min-count", type=int, help="least non-NULL seed values to judge a feature (default 30)")
     parser.add_argument("--exclude-seed", action="store_true", default=None, help="leave the seed's members out of the audience")
+    parser.add_argument("--exclude-table", dest="exclude_tables", action="append", help="leave this table's ids out (repeatable)")
+    parser.add_argument("--exclude-query", dest="exclude_queries", action="append", help="leave this SELECT's ids out (repeatable)")
+    parser.add_argument("--exclude-file", dest="exclude_files", action="append", help="leave this CSV's ids out (repeatable)")
+    parser.add_argument("--filter", dest="population_filter", help="rank only the customers meeting this condition, e.g. \"country = 'KR'\"")
 
 
 def _job(args: argparse.Namespace) -> Any:
@@ -207,6 +223,51 @@ def _check(args: argparse.Namespace) -> int:
     if args.write_sql is not None:
         print(f"wrote the statements to {args.write_sql}/")
     return 0 if all(r.ok for r in results) else 1
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .connections import connect
+    from .errors import InputError
+    from .evaluation import evaluate, parse_holdout, parse_shares, write_evaluation
+
+    holdout, shares = parse_holdout(args.holdout), parse_shares(args.shares)  # bad flags fail before anything runs
+    if args.size is None:
+        args.size = 1  # unused: evaluate sizes each audience by --shares; this spares a job without a size
+    job = _job(args)
+    if job.url is None:
+        raise InputError("evaluate needs where to run: give --url (or [run] url in the job file)")
+    methods = args.methods or job.settings.get("method") or "euclidean"
+    if any(getattr(job, name, None) for name in ("exclude", "population_filter")):
+        print("note: evaluate ranks everyone but the training seed: the job's exclusions and filter are not applied", file=sys.stderr)
+    started = time.perf_counter()
+    progress = _Progress(started)
+
+    def say(step: str, seconds: float) -> None:
+        method, _, part = step.rpartition("/")
+        if method:
+            progress(f"{method}: {'ranked' if part == 'done' else _Progress.LABELS.get(part, part)}")
+        elif step == "done":
+            progress("done")
+        else:
+            progress({"seed": f"reading the seed and hiding {holdout * 100:.4g}% of it", "population": "counting the population"}.get(step, step))
+
+    connection = connect(job.url)
+    try:
+        evaluation = evaluate(
+            job.model_for(connection), connection, job.seed, holdout=holdout, shares=shares, methods=methods,
+            progress=say, timeout=args.timeout if args.timeout is not None else job.timeout,
+        )
+        written = write_evaluation(args.out, evaluation) if args.out is not None else {}
+    finally:
+        progress.stop()
+    print(evaluation.to_text(), end="")
+    steps = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in evaluation.seconds.items())
+    print(f"took {time.perf_counter() - started:.1f}s ({steps})")
+    if args.out is not None and "evaluation.png" not in written:
+        print("(no picture: pip install 'lookalike-sql[plot]' for evaluation.png)")
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:

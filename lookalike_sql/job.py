@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .model import Lookalike, LookalikeResult, Progress
+from .model import Lookalike, LookalikeResult, Progress, parse_size
 from .population import Long, Wide
 from .seed import Seed
 
@@ -41,8 +41,12 @@ SCHEMA: dict[tuple[str, str], tuple[str, tuple[type, ...], str]] = {
     ("seed", "column"): ("seed_column", (str,), "its id column (default: id_column)"),
     ("seed", "query"): ("seed_query", (str,), "one SELECT of the seed ids"),
     ("seed", "file"): ("seed_file", (str,), "one-column CSV of seed ids"),
-    ("audience", "size"): ("size", (int,), "how many customers to return"),
+    ("audience", "size"): ("size", (int, str), "how many customers to return: a count, or a share such as \"5%\""),
     ("audience", "exclude_seed"): ("exclude_seed", (bool,), "leave the seed's members out"),
+    ("audience", "exclude_tables"): ("exclude_tables", (list,), "tables of ids to leave out (same id column)"),
+    ("audience", "exclude_queries"): ("exclude_queries", (list,), "SELECTs of ids to leave out"),
+    ("audience", "exclude_files"): ("exclude_files", (list,), "one-column CSV files of ids to leave out"),
+    ("audience", "filter"): ("population_filter", (str,), "rank only the customers meeting this condition, e.g. \"country = 'KR'\""),
     ("model", "method"): ("method", (str,), "scoring method"),
     ("model", "max_features"): ("max_features", (int,), "most features to weigh"),
     ("model", "threshold"): ("threshold", (int, float), "least JS divergence of a weighed feature"),
@@ -103,8 +107,15 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
                 raise InputError(f"{where}: [{section}] {key} must be {wanted}, not {_type_name(type(value))} {value!r}")
             if isinstance(value, list) and not all(isinstance(v, str) for v in value):
                 raise InputError(f"{where}: [{section}] {key} must be a list of strings")
+            if name == "size":
+                try:
+                    parse_size(value)
+                except InputError as exc:
+                    raise InputError(f"{where}: [{section}] {exc}") from None
             if name in _PATH_SETTINGS or (name == "url" and str(value).endswith(".duckdb")):
                 value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value
+            if name == "exclude_files":
+                value = [str((path.parent / v).resolve()) if not Path(v).is_absolute() else v for v in value]
             settings[name] = value
     return settings
 
@@ -154,6 +165,8 @@ class Job:
     feature_pattern: str | None = None
     check_data: str | None = None
     check_rows: int = 20_000
+    exclude: list[Seed] = field(default_factory=list)
+    population_filter: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # as merged, for reports
 
     @classmethod
@@ -195,6 +208,8 @@ class Job:
             feature_pattern=s.get("feature_pattern"),
             check_data=s.get("check_data"),
             check_rows=s["check_rows"],
+            exclude=_exclusions(s),
+            population_filter=s.get("population_filter"),
             settings=s,
         )
 
@@ -237,12 +252,14 @@ class Job:
             model, connection = self.model_for(connection, list_features=True), None
         else:
             model = self.model_for(connection)
-        return model.sql(self.seed, self.size, exclude_seed=self.exclude_seed, dialect=dialect, connection=connection)
+        return model.sql(self.seed, self.size, dialect=dialect, connection=connection, **self.controls())
 
     def execute(self, connection: Any, progress: Progress | None = None) -> LookalikeResult:
-        return self.model_for(connection).execute(
-            connection, self.seed, self.size, exclude_seed=self.exclude_seed, progress=progress, timeout=self.timeout
-        )
+        return self.model_for(connection).execute(connection, self.seed, self.size, progress=progress, timeout=self.timeout, **self.controls())
+
+    def controls(self) -> dict[str, Any]:
+        """The audience controls, as sql() and execute() take them."""
+        return {"exclude_seed": self.exclude_seed, "exclude": self.exclude, "population_filter": self.population_filter}
 
 
 def _as_list(value: Any) -> list[str]:
@@ -266,6 +283,14 @@ def _population(s: Mapping[str, Any]) -> Wide | Long:
     except ValueError:
         raise InputError(f"fill {fill_text!r} is not a number: give a number or NULL") from None
     return Long(s["long_table"], ids=s.get("ids_table"), feature_column=s["feature_column"], value_column=s["value_column"], fill=fill)
+
+
+def _exclusions(s: Mapping[str, Any]) -> list[Seed]:
+    return (
+        [Seed.table(t) for t in _as_list(s.get("exclude_tables") or [])]
+        + [Seed.query(q) for q in s.get("exclude_queries") or []]
+        + [Seed.csv(f, id_column=s["id_column"]) for f in _as_list(s.get("exclude_files") or [])]
+    )
 
 
 def _seed(s: Mapping[str, Any]) -> Seed:
@@ -302,8 +327,12 @@ query = "SELECT member_srl FROM population WHERE sex000 = 1 AND age000 BETWEEN 2
 # file = "seed.csv"                # one column headed by the id column's name
 
 [audience]
-size = 20000
+size = 20000                       # or a share of the ranked population: "5%"
 exclude_seed = false
+# exclude_tables = ["crm.existing_customers"]   # audiences left out (same id column)
+# exclude_queries = ["SELECT member_srl FROM crm.unsubscribed"]
+# exclude_files = ["suppression.csv"]
+# filter = "age000 >= 20"          # rank only these customers (the profile still sees everyone)
 
 [model]
 method = "euclidean"               # weighted distance to the seed's persona

@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,41 @@ from .population import (
 )
 from .render import render
 from .seed import Seed, as_seed
-from .validate import single_select_column
+from .validate import filter_expression, single_select_column
 
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
+
+#: An audience size: a count of customers, or a share of the ranked population
+#: ("5%", 0.05, Fraction(1, 20)), rounded up.
+Size = int | float | str | Fraction
+
+
+def parse_size(size: object) -> int | Fraction:
+    """A size as a count (int) or a share (Fraction in (0, 1])."""
+    if isinstance(size, str):
+        text = size.strip()
+        try:
+            if text.endswith("%"):
+                size = Fraction(text[:-1].strip()) / 100
+            elif text.isdigit():
+                size = int(text)
+            else:
+                size = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise InputError(f"size {text!r} is not a number: give a count (20000) or a share (5%)") from None
+    elif isinstance(size, float) and not isinstance(size, bool):
+        if not 0 < size < 1:
+            raise InputError(f"size {size!r} must be a whole count of customers, or a share below 1 such as 0.05 or '5%'")
+        size = Fraction(str(size))
+    if isinstance(size, Fraction):
+        if size.denominator == 1 and size > 1:
+            return int(size)
+        if not 0 < size <= 1:
+            raise InputError(f"size share {float(size):g} must lie in (0, 1]: for a count of customers give a whole number")
+        return size
+    _check_int("size", size, 1)
+    return int(size)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -148,18 +180,22 @@ class Lookalike:
     def sql(
         self,
         seed: Seed | Sequence[object],
-        size: int,
+        size: Size,
         *,
         exclude_seed: bool = False,
+        exclude: Sequence[Seed | Sequence[object]] = (),
+        population_filter: str | None = None,
         dialect: str | Dialect = "duckdb",
         connection: Any = None,
     ) -> str:
         """The whole job as ONE statement for ``dialect``: running it returns the top
         ``size`` ids with ``rank`` and ``distance``. Features are read from ``connection``
-        when the model was not given a feature list."""
+        when the model was not given a feature list. See ``execute`` for the audience
+        controls (``size`` as a share, ``exclude``, ``population_filter``)."""
         d = get_dialect(dialect)
         warehouse = warehouse_for(connection) if connection is not None else None
-        job = self._prepare(d, as_seed(seed), size, exclude_seed, warehouse)
+        exclusions = [as_seed(e) for e in exclude]
+        job = self._prepare(d, as_seed(seed), size, exclude_seed, warehouse, exclusions=exclusions, population_filter=population_filter)
         return render("lookalike.sql.j2", d, purpose="the lookalike audience as one statement", computes=_computes("lookalike", job), **job)
 
     def profile_sql(self, seed: Seed | Sequence[object], *, dialect: str | Dialect = "duckdb", connection: Any = None) -> str:
@@ -174,9 +210,11 @@ class Lookalike:
         self,
         connection: Any,
         seed: Seed | Sequence[object],
-        size: int,
+        size: Size,
         *,
         exclude_seed: bool = False,
+        exclude: Sequence[Seed | Sequence[object]] = (),
+        population_filter: str | None = None,
         progress: Progress | None = None,
         timeout: float | None = None,
     ) -> LookalikeResult:
@@ -184,13 +222,25 @@ class Lookalike:
         touches only the selected features, the audience's histograms) and return the
         audience. ``timeout`` (seconds) cancels any statement that runs longer.
 
+        Audience controls: ``size`` is a count of customers, or a share of the ranked
+        population ("5%", or a float below 1), rounded up; ``exclude`` lists audiences
+        (Seed tables, queries or ids) that never enter the audience, like the seed with
+        ``exclude_seed``; ``population_filter`` is a condition on the population's
+        columns (e.g. "country = 'KR'") restricting who is ranked: the profile still
+        compares the seed with the whole population.
+
         Gives the same ids as running ``sql()``'s single statement."""
         seed = as_seed(seed)
+        exclusions = [as_seed(e) for e in exclude]
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
             raise InputError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        with warehouse_for(connection).session() as warehouse, _ids_in_warehouse(warehouse, seed) as seed_there:
+        with warehouse_for(connection).session() as warehouse, contextlib.ExitStack() as stack:
+            # long lists of Python ids go into temporary tables, removed at the end
+            seed_there = stack.enter_context(_ids_in_warehouse(warehouse, seed))
+            exclusions_there = [stack.enter_context(_ids_in_warehouse(warehouse, e)) for e in exclusions]
             n_ids = len(seed.values) if seed.kind == "ids" else None
-            return self._execute(warehouse, seed_there, n_ids, size, exclude_seed, progress, timeout, seed)
+            controls = {"exclusions": exclusions_there, "exclusions_as_given": exclusions, "population_filter": population_filter}
+            return self._execute(warehouse, seed_there, n_ids, size, exclude_seed, progress, timeout, seed, controls)
 
     def _execute(
         self,
@@ -202,11 +252,12 @@ class Lookalike:
         progress: Progress | None,
         timeout: float | None,
         seed_as_given: Seed,
+        controls: dict[str, Any],
     ) -> LookalikeResult:
         started = time.perf_counter()
         report = progress or (lambda step, seconds: None)
         d = warehouse.dialect
-        job = self._prepare(d, seed, size, exclude_seed, warehouse, seed_as_given)
+        job = self._prepare(d, seed, size, exclude_seed, warehouse, seed_as_given, **controls)
         statements: dict[str, str] = {}
         seconds: dict[str, float] = {}
 
@@ -292,7 +343,7 @@ class Lookalike:
             n_seed_found=n_seed_found,
             n_profiled=n_profiled,
             threshold=self.threshold,
-            size=size,
+            size=job["size"],
             seconds=seconds,
         )
 
@@ -340,12 +391,22 @@ class Lookalike:
 
     # ----------------------------------------------------------------- preparation
     def _prepare(
-        self, d: Dialect, seed: Seed, size: int, exclude_seed: bool, warehouse: Warehouse | None, seed_as_given: Seed | None = None
+        self,
+        d: Dialect,
+        seed: Seed,
+        size: Size,
+        exclude_seed: bool,
+        warehouse: Warehouse | None,
+        seed_as_given: Seed | None = None,
+        exclusions: Sequence[Seed] = (),
+        exclusions_as_given: Sequence[Seed] | None = None,
+        population_filter: str | None = None,
     ) -> dict[str, Any]:
         """Validate everything and build the template context for dialect ``d``.
-        ``seed_as_given`` is the seed before a long id list went into a temporary table
-        (its ids are checked against the id column's type)."""
-        _check_int("size", size, 1)
+        ``seed_as_given`` (``exclusions_as_given``) is the seed (the exclusions) before a
+        long id list went into a temporary table (their ids are checked against the id
+        column's type)."""
+        size = parse_size(size)
         if warehouse is not None and warehouse.dialect is not d:
             raise InputError(f"the connection runs {warehouse.dialect.name} SQL, not {d.name}: pass dialect={warehouse.dialect.name!r}")
         population = self.population
@@ -385,8 +446,15 @@ class Lookalike:
             "groups": groups,
             "seed": self._seed_context(d, seed, warehouse, id_column, seed_as_given),
             "sample": _sample_context(self.sample),
-            "size": int(size),
+            **_size_context(size),
             "exclude_seed": bool(exclude_seed),
+            "exclusions": [
+                self._seed_context(d, e, warehouse, id_column, given, role="exclusion")
+                for e, given in zip(exclusions, exclusions_as_given or exclusions)
+            ],
+            "excluding": bool(exclude_seed or exclusions),
+            "population_filter": self._filter_context(d, population_filter, warehouse),
+            "ranked_relation": _ranked_relation(population, layout, population_filter),
             "max_features": self.max_features,
             "threshold": d.float_literal(self.threshold),
             "threshold_value": self.threshold,
@@ -490,14 +558,20 @@ class Lookalike:
         return features, columns[self.id_column]
 
     def _seed_context(
-        self, d: Dialect, seed: Seed, warehouse: Warehouse | None, id_column: Column | None = None, seed_as_given: Seed | None = None
+        self,
+        d: Dialect,
+        seed: Seed,
+        warehouse: Warehouse | None,
+        id_column: Column | None = None,
+        seed_as_given: Seed | None = None,
+        role: str = "seed",
     ) -> dict[str, Any]:
-        """The seed for the templates. With a connection, the seed's ids must be of the id
-        column's kind (numbers or text): comparing a number with text fails on Redshift
-        and Hive, and on DuckDB would compare as text."""
+        """An audience (the seed, or an exclusion: ``role``) for the templates. With a
+        connection, its ids must be of the id column's kind (numbers or text): comparing
+        a number with text fails on Redshift and Hive, and on DuckDB would compare as text."""
         given = seed_as_given or seed
         if given.kind == "ids" and id_column is not None:
-            _check_id_kind("the seed's ids", "text" if isinstance(given.values[0], str) else "number", id_column)
+            _check_id_kind(f"the {role}'s ids", "text" if isinstance(given.values[0], str) else "number", id_column)
         if seed.kind == "ids":
             return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values]}
         if seed.kind == "table":
@@ -506,16 +580,34 @@ class Lookalike:
                 columns = {c.name: c for c in warehouse.columns(seed.table_name)}
                 if column not in columns:
                     raise InputError(
-                        f"seed table {d.quote_table(seed.table_name)} has no column {column!r}: "
-                        f"name its id column (--seed-column) among {', '.join(sorted(columns))}"
+                        f"{role} table {d.quote_table(seed.table_name)} has no column {column!r}: "
+                        f"name its id column among {', '.join(sorted(columns))}"
                     )
                 if id_column is not None and given.kind == "table":
-                    _check_id_kind(f"seed table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
+                    _check_id_kind(f"{role} table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
             return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column)}
-        column = single_select_column(seed.sql or "", d)
+        column = single_select_column(seed.sql or "", d, role=role)
         if warehouse is not None and id_column is not None:
-            _check_id_kind("the seed query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
+            _check_id_kind(f"the {role} query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
         return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
+
+    def _filter_context(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
+        """The population filter as it goes into the SQL, once validated: one boolean
+        expression over the population's own columns (the ids table's, when long)."""
+        if population_filter is None:
+            return None
+        population = self.population
+        if isinstance(population, Long) and population.ids is None:
+            raise InputError("a population filter on a long table needs its ids table (ids=, --ids-table), whose columns it reads")
+        columns = None
+        if warehouse is not None:
+            if isinstance(population, Long):
+                columns = [c.name for c in warehouse.columns(population.ids)]
+            elif len(population.tables) == 1:
+                columns = [c.name for c in warehouse.columns(population.tables[0])]
+            else:  # the joined relation holds the id and the features
+                columns = [self.id_column, *(self.features or [])] if self.features else None
+        return filter_expression(population_filter, d, columns)
 
 
 @contextlib.contextmanager
@@ -593,12 +685,26 @@ def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None
     profile = "profiles each feature against the seed (JS divergence of histograms), weighs the most divergent"
     if statement == "profile":
         return f"{profile}; returns one row per candidate feature: divergence, weight, statistics, histogram counts"
-    top = f"returns the top {job['size']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
+    top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
     if statement == "lookalike":
         return f"{profile}, ranks customers by weighted distance to the seed's mean, {top}"
     if statement == "rank":
         return f"ranks customers by weighted distance to the seed's mean over the {n_selected} selected features (weights from the profile), {top}"
     return "counts the audience (the ids in seed_ids) in each bin of the selected features' histograms, on the profile's bins, and its mean value per feature"
+
+
+def _size_context(size: int | Fraction) -> dict[str, Any]:
+    if isinstance(size, Fraction):
+        label = f"{float(size) * 100:g}% of the ranked population"
+        return {"size": None, "size_share": {"num": size.numerator, "den": size.denominator}, "size_label": label}
+    return {"size": size, "size_share": None, "size_label": str(size)}
+
+
+def _ranked_relation(population: Population, layout: dict[str, Any], population_filter: str | None) -> str:
+    """What a size share counts: the population the filter keeps."""
+    if isinstance(population, Long):
+        return "ranked_ids" if population_filter else "population_ids"
+    return "ranked_population" if population_filter else layout["population"]
 
 
 def _sample_context(sample: float | None) -> dict[str, Any]:

@@ -43,8 +43,10 @@ the ranking always use every customer.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -157,7 +159,7 @@ def reference_lookalike(
     population: pd.DataFrame,
     id_column: str,
     seed_ids: Iterable,
-    size: int,
+    size: int | Fraction,
     *,
     features: list[str] | None = None,
     max_features: int = 20,
@@ -166,9 +168,19 @@ def reference_lookalike(
     min_count: int = 30,
     exclude_seed: bool = False,
     sample: float | None = None,
+    exclude: Iterable | None = None,
+    rank_mask: np.ndarray | None = None,
 ) -> ReferenceResult:
-    """Compute a lookalike audience of ``size`` customers (see module docstring)."""
+    """Compute a lookalike audience of ``size`` customers (see module docstring).
+
+    Audience controls: ``exclude`` ids never enter the audience (as the seed with
+    ``exclude_seed``); ``rank_mask`` (a boolean per population row, the population
+    filter) restricts who is ranked, not the profile; a ``Fraction`` size is a share of
+    the ranked population (after the filter, before the exclusions), rounded up."""
     # ---- argument checks ------------------------------------------------
+    if isinstance(size, Fraction):
+        eligible = len(population) if rank_mask is None else int(np.asarray(rank_mask).sum())
+        size = max(1, math.ceil(size * eligible)) if eligible else 1
     if size < 1:
         raise ValueError(f"size must be >= 1, got {size}")
     if bins < 1:
@@ -268,7 +280,12 @@ def reference_lookalike(
     distance = np.sqrt(sq)
 
     # ---- step 8: the size nearest candidates, ties by id ------------------
-    candidates = np.flatnonzero(~is_seed) if exclude_seed else np.arange(len(population))
+    keep = ~is_seed if exclude_seed else np.ones(len(population), dtype=bool)
+    if exclude is not None:
+        keep &= ~population[id_column].isin(set(exclude)).to_numpy()
+    if rank_mask is not None:
+        keep &= np.asarray(rank_mask, dtype=bool)
+    candidates = np.flatnonzero(keep)
     order = np.lexsort((ids[candidates], distance[candidates]))  # by d, then id
     chosen = candidates[order][:size]
     audience = pd.DataFrame(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .output import write_bytes, write_text
 
@@ -95,12 +95,19 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
     figure.suptitle(f"Share of customers per bin, top {n} features: population {result.n_population:,}, "
                     f"source (seed) {result.n_seed_found:,}, lookalike {len(result.audience):,}", fontsize=10)
     drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
+    save_figure(figure, path)
+    return drawn
+
+
+def save_figure(figure: Any, path: Path) -> None:
+    """A matplotlib figure as a PNG file, written whole (temporary file, then rename)."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     picture = io.BytesIO()
     figure.savefig(picture, dpi=110, format="png")
     plt.close(figure)
     write_bytes(path, picture.getvalue())
-    return drawn
 
 
 def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> None:

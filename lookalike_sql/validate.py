@@ -87,3 +87,47 @@ def _check_embeds(query: str, tree: exp.Expression, d: Dialect, role: str) -> No
     subquery = source.this if source is not None else None
     if not isinstance(subquery, exp.Subquery) or subquery.this != tree or subquery.alias != "lookalike_check":
         raise InputError(f"the {role} query does not stay one subquery when placed in the statement: remove stray comments or parentheses")
+
+
+def filter_expression(text: str, dialect: str | Dialect, columns: list[str] | None = None) -> str:
+    """A population filter, validated, as it goes into ``WHERE (\\n<text>\\n)``: one
+    boolean expression over the population's own columns (named plainly, checked against
+    ``columns`` when known), with no subquery, aggregate, window or state-changing
+    function, and nothing that escapes its parentheses."""
+    d = get_dialect(dialect)
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the population filter is empty: give a condition such as country = 'KR', or leave it out")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") and c not in "\t\n\r" for c in text):
+        raise InputError("the population filter contains a control character or a Unicode line separator: remove it")
+    d.check_text(text, "the population filter")
+    if d.name == "redshift" and "\\" in text:
+        raise InputError("the population filter contains a backslash, which Redshift and PostgreSQL read differently: remove it")
+    wrapped = f"SELECT 1 FROM lookalike_population WHERE (\n{text}\n)"
+    try:
+        parsed = [s for s in sqlglot.parse(wrapped, read=d.sqlglot_name) if s is not None]
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        raise InputError(f"the population filter does not parse as a {d.name} condition: {str(exc).splitlines()[0]}") from None
+    where = parsed[0].args.get("where") if len(parsed) == 1 and isinstance(parsed[0], exp.Select) else None
+    if where is None or len(parsed[0].expressions) != 1 or not isinstance(where.this, exp.Paren):
+        raise InputError("the population filter must be one condition (it may not close its parentheses or add clauses)")
+    try:
+        alone = sqlglot.parse_one(text, read=d.sqlglot_name)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        raise InputError(f"the population filter does not parse as a {d.name} condition: {str(exc).splitlines()[0]}") from None
+    if where.this.this != alone:
+        raise InputError("the population filter must be one condition (it may not close its parentheses or add clauses)")
+    for node in alone.walk():
+        if isinstance(node, (exp.Query, exp.Subquery, exp.DDL, exp.DML, exp.Command)):
+            raise InputError("the population filter may not hold a query: use a condition on the population's columns")
+        if isinstance(node, (exp.AggFunc, exp.Window)):
+            raise InputError("the population filter may not aggregate: use a condition on each customer's own columns")
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in STATE_CHANGING_FUNCTIONS:
+                raise InputError(f"the population filter calls {name}(), which changes state: it may only read")
+        if isinstance(node, exp.Column):
+            if node.table:
+                raise InputError(f"the population filter names {node.sql(d.sqlglot_name)}: name the population's columns without a table")
+            if columns is not None and node.name.lower() not in {c.lower() for c in columns}:
+                raise InputError(f"the population filter names {node.name!r}, which the population does not hold: choose among its columns")
+    return text

@@ -80,9 +80,9 @@ def test_job_file_gives_the_same_job_as_python(folder):
     ("text", "pattern"),
     [
         ('[population]\ntable = "pop"\ncolour = "blue"\n', r"job\.toml:3: unknown key 'colour' in \[population\]: use one of table, "),
-        ('[population]\ntable = "pop"\n\n[audience]\nsize = "many"\n', r"job\.toml:5: \[audience\] size must be an integer, not a string 'many'"),
+        ('[population]\ntable = "pop"\n\n[audience]\nsize = "many"\n', r"job\.toml:5: \[audience\] size 'many' is not a number: give a count \(20000\) or a share \(5%\)"),
         ('[audience]\nexclude_seed = "yes"\n', r"job\.toml:2: \[audience\] exclude_seed must be true or false"),
-        ('[audience]\nsize = true\n', r"job\.toml:2: \[audience\] size must be an integer, not true or false True"),
+        ('[audience]\nsize = true\n', r"job\.toml:2: \[audience\] size must be an integer or a string, not true or false True"),
         ('[target]\nsize = 3\n', r"job\.toml:1: unknown section \[target\]: use \[population\], \[seed\]"),
         ('[population]\ntable = "pop\n', r"job\.toml: not valid TOML \(.*line 2"),
         ('size = 3\n', r"job\.toml:1: 'size' must be a \[section\]"),

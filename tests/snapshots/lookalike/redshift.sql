@@ -268,6 +268,14 @@ checks AS (
     FROM selection s
   ) c
 ),
+excluded_ids AS (
+  -- stage: rank, the customers left out of the audience: the seed
+  SELECT DISTINCT excluded_source.excluded_id
+  FROM (
+    SELECT seed_id AS excluded_id FROM seed_ids
+  ) excluded_source
+  WHERE excluded_source.excluded_id IS NOT NULL
+),
 weights_1 AS (
   -- stage: select, the weights and personas as one row
   SELECT
@@ -297,8 +305,8 @@ scored AS (
     d1.customer_id,
     SQRT(d1.squared) AS distance
   FROM distance_part_1 d1
-  LEFT JOIN seed_ids excluded ON d1.customer_id = excluded.seed_id
-  WHERE excluded.seed_id IS NULL
+  LEFT JOIN excluded_ids excluded ON d1.customer_id = excluded.excluded_id
+  WHERE excluded.excluded_id IS NULL
 ),
 top_n AS (
   -- stage: top-n, the closest customers first, ties by id

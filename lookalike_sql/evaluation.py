@@ -1,0 +1,475 @@
+"""How good is an audience? Hide part of the seed, build the audience from the rest, and
+count how many of the hidden members come back near the top of the ranking.
+
+>>> from lookalike_sql import evaluate
+>>> evaluation = evaluate(model, con, Seed.table("mom_seed"))      # holdout 50%
+>>> print(evaluation.to_text())     # recall and lift at 1%, 5%, 10%, 20%, 50% of the population
+>>> evaluation.table                # method, share, audience_size, hidden_found, recall, lift
+>>> evaluation.plot("evaluation.png")
+
+The split is deterministic and independent of the seed's order: a member is hidden when
+the first 8 hex digits of ``md5(str(id))`` fall below ``holdout`` of their range, the
+rule a fraction ``sample`` uses (``population.sample_threshold``,
+``reference.sample_mask``). The kept members are the training seed; each method ranks the
+population once with them excluded (``exclude_seed=True``), and
+
+- recall at share x = hidden members (those in the population) among the first
+  ceil(x * population) ranked ids / hidden members in the population;
+- lift at x = recall / x: how many times better than picking customers at random.
+
+Scoring methods plug in by name: a method is available when the job files know it
+(``job.METHODS``) and the model can run it (today only ``"euclidean"``, the seed's
+weighted distance to the persona; a model with a ``method`` field is run with each).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import hashlib
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .connections import Warehouse, first_line, warehouse_for
+from .errors import EngineError, InputError, StatementTimeout
+from .model import Lookalike, LookalikeResult
+from .population import Long, Wide, sample_threshold
+from .seed import Seed, as_seed
+from .validate import single_select_column
+
+__all__ = ["SHARES", "Evaluation", "available_methods", "evaluate", "holdout_mask", "parse_holdout", "parse_shares", "write_evaluation"]
+
+#: The shares of the population at which recall is reported by default.
+SHARES = (0.01, 0.05, 0.1, 0.2, 0.5)
+#: Below this many hidden members in the population, recall moves by whole points from
+#: one member more or less: the evaluation says so.
+FEW_HIDDEN = 100
+
+#: Called with (step, seconds since the evaluation started): "seed", "population", then
+#: "<method>/<step>" for each method's run (its profile, rank, histograms, done), "done".
+Progress = Callable[[str, float], None]
+
+COLUMNS = ["method", "share", "audience_size", "hidden_found", "recall", "lift"]
+
+
+@dataclass
+class Evaluation:
+    """The evaluation of one or more methods on one split of the seed."""
+
+    table: pd.DataFrame  # method, share, audience_size, hidden_found, recall, lift
+    holdout: float  # the share of the seed hidden
+    n_population: int
+    n_seed_ids: int  # the seed's distinct non-NULL ids
+    n_training: int  # ids kept to build the audience (the training seed)
+    n_training_found: int  # of them, in the population
+    n_hidden: int  # ids hidden
+    n_hidden_found: int  # of them, in the population: recall's denominator
+    results: dict[str, LookalikeResult] = field(default_factory=dict)  # each method's run
+    seconds: dict[str, float] = field(default_factory=dict)  # seed, population, each method
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(self.table["method"]))
+
+    @property
+    def warnings(self) -> list[str]:
+        """What limits the figures, each with what to do."""
+        notes = []
+        missing = self.n_hidden - self.n_hidden_found
+        if missing:
+            notes.append(
+                f"{missing:,} of the {self.n_hidden:,} hidden ids are not in the population and were left out of recall: "
+                "check that the seed holds the population's ids"
+            )
+        if self.n_hidden_found < FEW_HIDDEN:
+            notes.append(
+                f"recall rests on {self.n_hidden_found:,} hidden members, so one member moves it by "
+                f"{1 / self.n_hidden_found:.1%}: use a larger seed or holdout before comparing methods"
+            )
+        return notes
+
+    def summary(self) -> str:
+        """The sizes in one line."""
+        missing_training = self.n_training - self.n_training_found
+        return (
+            f"population {self.n_population:,}; seed {self.n_seed_ids:,} ids, {_percent(self.holdout)} hidden: "
+            f"training {self.n_training:,}"
+            + (f" ({self.n_training_found:,} in the population)" if missing_training else "")
+            + f", hidden {self.n_hidden:,}"
+            + (f" ({self.n_hidden_found:,} in the population)" if self.n_hidden_found != self.n_hidden else "")
+        )
+
+    def to_text(self) -> str:
+        """The sizes, an aligned table and the warnings, as the command line prints them."""
+        rows = [["method", "share", "audience", "hidden found", "recall", "lift"]]
+        for r in self.table.itertuples(index=False):
+            rows.append([r.method, _percent(r.share), f"{r.audience_size:,}", f"{r.hidden_found:,} / {self.n_hidden_found:,}",
+                         f"{r.recall:.1%}", f"{r.lift:.2f}"])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = [self.summary()]
+        for row in rows:
+            cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+            lines.append("  ".join(cells).rstrip())
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines) + "\n"
+
+    def to_markdown(self) -> str:
+        """The table in Markdown (for a README or a report)."""
+        lines = ["| method | share | audience | hidden found | recall | lift |", "|---|---:|---:|---:|---:|---:|"]
+        for r in self.table.itertuples(index=False):
+            lines.append(
+                f"| {r.method} | {_percent(r.share)} | {r.audience_size:,} | {r.hidden_found:,} of {self.n_hidden_found:,} | "
+                f"{r.recall:.1%} | {r.lift:.2f} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def plot(self, path: str | os.PathLike) -> Path:
+        """Save recall against the share of the population for each method, with the
+        random baseline (recall = share), as a PNG. Needs ``pip install 'lookalike-sql[plot]'``."""
+        from .report import save_figure
+
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            from matplotlib.ticker import PercentFormatter
+        except ImportError as exc:  # the library works without it
+            raise InputError("plotting needs matplotlib: pip install 'lookalike-sql[plot]'") from exc
+
+        path = Path(path)
+        figure, axis = plt.subplots(figsize=(6.4, 4.6))
+        top = float(self.table["share"].max())
+        axis.plot([0, top], [0, top], linestyle="--", color="#9e9e9e", label="random (recall = share)")
+        for method in self.methods:
+            rows = self.table[self.table["method"] == method].sort_values("share")
+            shares = [0.0, *rows["share"]]
+            recalls = [0.0, *rows["recall"]]
+            (line,) = axis.plot(shares, recalls, marker="o", linewidth=1.8, label=method)
+            for r in rows.itertuples(index=False):
+                axis.annotate(f"x{r.lift:.1f}", (r.share, r.recall), textcoords="offset points", xytext=(4, -11),
+                              fontsize=7, color=line.get_color())
+        axis.set_xlim(0, top * 1.1)  # room for the last point's label
+        axis.set_ylim(0, 1.02)
+        axis.xaxis.set_major_formatter(PercentFormatter(1.0))
+        axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+        axis.set_xlabel("top share of the population (audience size)")
+        axis.set_ylabel("recall: hidden seed members found")
+        axis.set_title(
+            f"Hidden seed members found (lift over random marked)\n{_percent(self.holdout)} of the seed hidden: "
+            f"{self.n_hidden_found:,} members; population {self.n_population:,}",
+            fontsize=10,
+        )
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="lower right")
+        save_figure(figure, Path(path))
+        return path
+
+
+def evaluate(
+    model: Lookalike,
+    connection: Any,
+    seed: Seed | Sequence[object],
+    *,
+    holdout: float | str = 0.5,
+    shares: Iterable[float | str] | str = SHARES,
+    methods: Iterable[str] | str = ("euclidean",),
+    progress: Progress | None = None,
+    timeout: float | None = None,
+) -> Evaluation:
+    """Hide ``holdout`` of the seed (the md5 rule: reproducible, independent of order),
+    rank the population for each method with the rest as the seed (one ``execute()``
+    each, the training seed excluded), and report recall and lift at each share of the
+    population. ``shares`` are fractions in (0, 1] or texts such as "5%"; ``timeout``
+    (seconds) cancels any statement that runs longer."""
+    holdout = parse_holdout(holdout)
+    shares = parse_shares(shares)
+    models = {method: _model_for(model, method) for method in _parse_methods(methods)}
+    seed = as_seed(seed)
+    started = time.perf_counter()
+    report = progress or (lambda step, seconds: None)
+    seconds: dict[str, float] = {}
+
+    with warehouse_for(connection).session() as warehouse:
+        report("seed", time.perf_counter() - started)
+        t0 = time.perf_counter()
+        ids = _seed_ids(model, warehouse, seed, timeout)
+        hidden_mask = holdout_mask(ids, holdout)
+        hidden = [v for v, h in zip(ids, hidden_mask) if h]
+        kept = [v for v, h in zip(ids, hidden_mask) if not h]
+        seconds["seed"] = time.perf_counter() - t0
+        if not hidden or not kept:
+            empty = "hides none" if not hidden else "hides all"
+            raise InputError(
+                f"a {_percent(holdout)} holdout {empty} of the seed's {len(ids):,} ids: "
+                f"{'raise' if not hidden else 'lower'} the holdout or use a larger seed"
+            )
+
+        report("population", time.perf_counter() - started)
+        t0 = time.perf_counter()
+        n_population, n_hidden_found = _count_population(model, warehouse, hidden, timeout)
+        seconds["population"] = time.perf_counter() - t0
+        if n_population == 0:
+            raise InputError(f"the population {model.population.describe()} is empty: check the table")
+        if n_hidden_found == 0:
+            raise InputError(
+                f"none of the {len(hidden):,} hidden seed ids is in the population {model.population.describe()}: "
+                f"check that the seed holds values of {model.id_column}"
+            )
+        size = _cutoff(max(shares), n_population)
+
+        rows = []
+        results: dict[str, LookalikeResult] = {}
+        hidden_set = set(hidden)
+        for method, method_model in models.items():
+            t0 = time.perf_counter()
+
+            def forward(step: str, _: float, method: str = method) -> None:
+                report(f"{method}/{step}", time.perf_counter() - started)
+
+            result = method_model.execute(
+                warehouse, Seed.ids(kept), size, exclude_seed=True, progress=forward, timeout=timeout
+            )
+            seconds[method] = time.perf_counter() - t0
+            results[method] = result
+            rows += _recall_rows(method, result, hidden_set, shares, n_hidden_found)
+    report("done", time.perf_counter() - started)
+    first = next(iter(results.values()))
+    return Evaluation(
+        table=pd.DataFrame(rows, columns=COLUMNS),
+        holdout=holdout,
+        n_population=first.n_population,
+        n_seed_ids=len(ids),
+        n_training=len(kept),
+        n_training_found=first.n_seed_found,
+        n_hidden=len(hidden),
+        n_hidden_found=n_hidden_found,
+        results=results,
+        seconds=seconds,
+    )
+
+
+def write_evaluation(out: str | os.PathLike, evaluation: Evaluation) -> dict[str, Path]:
+    """evaluation.csv (the table) and evaluation.png (when matplotlib is installed) in
+    ``out``: both, or, when writing fails, neither."""
+    import importlib.util
+
+    from .output import staged_folder, write_csv
+
+    out = Path(out)
+    names = ["evaluation.csv"]
+    with staged_folder(out) as staging:
+        write_csv(staging / "evaluation.csv", evaluation.table)
+        if importlib.util.find_spec("matplotlib") is not None:
+            evaluation.plot(staging / "evaluation.png")
+            names.append("evaluation.png")
+    return {name: out / name for name in names}
+
+
+# --------------------------------------------------------------------------- inputs
+def holdout_mask(ids: Sequence[object], holdout: float) -> np.ndarray:
+    """Which ids are hidden: those whose md5 (of the id as text, lower-case hex) starts
+    with 8 digits below ``holdout`` of their range; the rule of a fraction ``sample``."""
+    below = sample_threshold(holdout)
+    return np.array([hashlib.md5(str(v).encode("utf-8")).hexdigest()[:8] < below for v in ids], dtype=bool)
+
+
+def parse_holdout(holdout: object) -> float:
+    """A share strictly between 0 and 1: 0.5, or text such as "50%" or "0.5"."""
+    value = _parse_share(holdout, "holdout")
+    if not 0 < value < 1:
+        raise InputError(f"holdout {holdout!r} must lie strictly between 0 and 1 (or 0% and 100%): the seed needs a hidden and a kept part")
+    return value
+
+
+def parse_shares(shares: object) -> tuple[float, ...]:
+    """Shares of the population in (0, 1], ascending, each once: numbers, texts such as
+    "5%", or one comma-separated text ("1%,5%,10%")."""
+    if isinstance(shares, str):
+        items: list[object] = [s.strip() for s in shares.split(",") if s.strip()]
+    elif isinstance(shares, (int, float)):
+        items = [shares]
+    elif isinstance(shares, Iterable):
+        items = list(shares)
+    else:
+        raise InputError(f"shares must be a list of shares of the population such as 1%,5%,10%, not {shares!r}")
+    if not items:
+        raise InputError("shares is empty: give at least one share of the population, e.g. 1%,5%,10%")
+    values = []
+    for item in items:
+        value = _parse_share(item, "share")
+        if not 0 < value <= 1:
+            raise InputError(f"share {item!r} must lie in (0, 1] (or (0%, 100%]): it is a share of the population")
+        values.append(value)
+    return tuple(sorted(set(values)))
+
+
+def available_methods() -> tuple[str, ...]:
+    """The scoring methods the job files accept (``job.METHODS``)."""
+    from . import job
+
+    return tuple(getattr(job, "METHODS", ("euclidean",)))
+
+
+def _parse_methods(methods: object) -> list[str]:
+    if isinstance(methods, str):
+        names = [m.strip() for m in methods.split(",") if m.strip()]
+    elif isinstance(methods, Iterable):
+        names = [str(m).strip() for m in methods]
+    else:
+        raise InputError(f"methods must be method names such as euclidean, not {methods!r}")
+    if not names:
+        raise InputError(f"methods is empty: name at least one of {', '.join(available_methods())}")
+    for name in names:
+        if name not in available_methods():
+            raise InputError(f"method {name!r} is not available: use one of {', '.join(available_methods())}")
+    return list(dict.fromkeys(names))
+
+
+def _model_for(model: Lookalike, method: str) -> Lookalike:
+    """The model scoring with ``method``: a model with a ``method`` field runs each; one
+    without it scores with the seed's weighted Euclidean distance only."""
+    if not isinstance(model, Lookalike):
+        raise InputError(f"evaluate needs a Lookalike model, not a {type(model).__name__}")
+    if any(f.name == "method" for f in dataclasses.fields(model)):
+        return dataclasses.replace(model, method=method)  # type: ignore[call-arg]
+    if method != "euclidean":
+        raise InputError(f"method {method!r} is not available for this model: use euclidean")
+    return model
+
+
+def _parse_share(value: object, what: str) -> float:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise InputError(f"{what} {text!r} is not a number: give a share such as 0.5 or 50%") from None
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise InputError(f"{what} must be a share such as 0.5 or 50%, not {value!r}")
+    if not math.isfinite(number):
+        raise InputError(f"{what} {value!r} is not a finite number: give a share such as 0.5 or 50%")
+    return number
+
+
+def _percent(share: float) -> str:
+    """1%, 12.5%, 0.1%: a share as short as it is exact."""
+    return f"{share * 100:.4g}%"
+
+
+def _cutoff(share: float, n_population: int) -> int:
+    """ceil(share x population), at least 1 (rounded first, so that 0.07 x 100 is 7)."""
+    return max(1, math.ceil(round(share * n_population, 6)))
+
+
+# --------------------------------------------------------------------------- warehouse
+def _python_id(value: object) -> object:
+    """An id as Python gives it: numpy scalars and integral Decimals (PostgreSQL NUMERIC)
+    as int, so that ``str(id)`` is the text the SQL engines hash."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        value = int(value)
+    return value
+
+
+def _seed_ids(model: Lookalike, warehouse: Warehouse, seed: Seed, timeout: float | None) -> list[object]:
+    """The seed's distinct non-NULL ids: as given, or read from its table or query."""
+    if seed.kind == "ids":
+        values: Iterable[object] = seed.values
+    else:
+        d = warehouse.dialect
+        if seed.kind == "table":
+            column = seed.column or model.id_column
+            table = d.quote_table(seed.table_name or "")
+            if column not in {c.name for c in warehouse.columns(seed.table_name or "")}:
+                raise InputError(f"seed table {table} has no column {column!r}: name its id column (--seed-column)")
+            c = "s." + d.quote(column)
+            sql = f"SELECT DISTINCT {c} AS seed_id FROM {table} s WHERE {c} IS NOT NULL"
+        else:
+            c = "seed_query." + d.quote(single_select_column(seed.sql or "", d))
+            sql = f"SELECT DISTINCT {c} AS seed_id FROM (\n{seed.sql}\n) seed_query WHERE {c} IS NOT NULL"
+        values = _fetch(warehouse, "reading the seed", sql, timeout).iloc[:, 0].tolist()
+    ids = [_python_id(v) for v in values]
+    try:
+        cleaned = Seed.ids(ids).values  # one id type; floats that are integers as int
+    except InputError as exc:
+        raise InputError(f"{exc} ({seed.describe()})") from None
+    return sorted(cleaned)  # type: ignore[type-var]
+
+
+def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[object], timeout: float | None) -> tuple[int, int]:
+    """The population's size, and how many of the hidden ids it holds, in one statement."""
+    d = warehouse.dialect
+    population = model.population
+    if isinstance(population, Long):
+        table = population.ids if population.ids is not None else population.table
+    else:
+        assert isinstance(population, Wide)
+        table = population.tables[0]  # lists the customers; the others are joined to it
+    quoted = d.quote_table(table)
+    columns = {c.name: c for c in warehouse.columns(table)}
+    if model.id_column not in columns:
+        raise InputError(f"id column {model.id_column!r} is not in table {quoted}: name the population's id column")
+    id_column = columns[model.id_column]
+    kind = "text" if isinstance(hidden[0], str) else "number"
+    if id_column.kind not in ("other", kind):
+        raise InputError(
+            f"the seed's ids are {kind} but the id column {model.id_column!r} is {id_column.type_name}: "
+            f"give {'integers' if id_column.kind == 'number' else 'text'}, as the id column holds"
+        )
+    id_col = d.quote(model.id_column)
+    if isinstance(population, Long) and population.ids is None:
+        relation = f"(SELECT DISTINCT v.{id_col} FROM {quoted} v) p"  # the ids its rows hold
+    else:
+        relation = f"{quoted} p"
+    if len(hidden) <= d.max_inline_ids:
+        literals = ", ".join(d.id_literal(v) for v in hidden)
+        sql = f"SELECT COUNT(*) AS n_population, SUM(CASE WHEN p.{id_col} IN ({literals}) THEN 1 ELSE 0 END) AS n_hidden FROM {relation}"
+        frame = _fetch(warehouse, "counting the population", sql, timeout)
+    else:
+        with warehouse.temporary_ids(hidden) as name:
+            sql = (
+                f"SELECT COUNT(*) AS n_population, COUNT(h.seed_id) AS n_hidden FROM {relation} "
+                f"LEFT JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
+            )
+            frame = _fetch(warehouse, "counting the population", sql, timeout)
+    n_population, n_hidden = frame.iloc[0, 0], frame.iloc[0, 1]
+    return int(n_population), 0 if pd.isna(n_hidden) else int(n_hidden)
+
+
+def _fetch(warehouse: Warehouse, step: str, sql: str, timeout: float | None) -> pd.DataFrame:
+    d = warehouse.dialect
+    try:
+        return warehouse.fetch(sql, timeout)
+    except StatementTimeout as exc:
+        raise StatementTimeout(f"{step} on {d.name} ran past the {timeout:g} s timeout and was cancelled: allow more time") from exc
+    except Exception as exc:  # any driver's error, with the step and dialect named
+        raise EngineError(f"{step} failed on {d.name}: {first_line(exc)}") from exc
+
+
+def _recall_rows(
+    method: str, result: LookalikeResult, hidden: set[object], shares: tuple[float, ...], n_hidden_found: int
+) -> list[dict[str, Any]]:
+    ranked = [_python_id(v) for v in result.audience.iloc[:, 0].tolist()]  # rank order
+    found_by = np.cumsum([v in hidden for v in ranked]) if ranked else np.zeros(0, dtype=int)
+    rows = []
+    for share in shares:
+        top = min(_cutoff(share, result.n_population), len(ranked))
+        found = int(found_by[top - 1]) if top else 0
+        recall = found / n_hidden_found
+        rows.append({"method": method, "share": share, "audience_size": top, "hidden_found": found, "recall": recall, "lift": recall / share})
+    return rows

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .model import Lookalike, LookalikeResult, Progress, parse_size
+from .model import METHODS, Lookalike, LookalikeResult, Progress, parse_size
 from .population import Long, Wide
 from .seed import Seed
 
@@ -74,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "check_rows": 20_000,
 }
 
-METHODS = ("euclidean",)  # the seed's weighted distance to the persona
+
 _PATH_SETTINGS = ("seed_file", "check_data", "out")  # relative to the job file's folder
 
 
@@ -196,6 +196,7 @@ class Job:
             bins=s["bins"],
             min_count=s["min_count"],
             sample=s.get("sample"),
+            method=s["method"],
         )
         return cls(
             model=model,
@@ -335,7 +336,7 @@ exclude_seed = false
 # filter = "age000 >= 20"          # rank only these customers (the profile still sees everyone)
 
 [model]
-method = "euclidean"               # weighted distance to the seed's persona
+method = "euclidean"               # weighted distance to the seed's persona, or "likelihood"
 max_features = 20
 threshold = 0.05                   # least JS divergence of a weighed feature
 bins = 10

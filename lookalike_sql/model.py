@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,25 @@ from .validate import filter_expression, single_select_column
 
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
+
+#: Scoring methods: euclidean = the seed's weighted distance to the persona; likelihood =
+#: the weighted sum of each feature's smoothed log ratio ln(Q(bin) / P(bin)) of the seed's
+#: and the population's shares of the customer's bin (the JS step's histograms).
+METHODS = ("euclidean", "likelihood")
+
+
+def likelihood_ratios(row: Any, bins: int) -> tuple[list[float], float]:
+    """A profile row's smoothed log ratios ln(Q/P) per bin, and for NULL (its own bin):
+    additive smoothing of 1 over the bins + 1 cells, on each side's own count."""
+    cells = bins + 1
+    n_seed, n_profiled = row["n_seed_found"], row["n_profiled"]
+
+    def ratio(q: float, p: float) -> float:
+        return math.log((q + 1) / (n_seed + cells)) - math.log((p + 1) / (n_profiled + cells))
+
+    lrs = [ratio(row[f"q_{k}"], row[f"p_{k}"]) for k in range(bins)]
+    return lrs, ratio(n_seed - row["seed_count"], n_profiled - row["pop_count"])
+
 
 #: An audience size: a count of customers, or a share of the ranked population
 #: ("5%", 0.05, Fraction(1, 20)), rounded up.
@@ -145,6 +165,7 @@ class Lookalike:
     bins: int = 10
     min_count: int = 30
     sample: int | float | str | None = None
+    method: str = "euclidean"
 
     def __post_init__(self) -> None:
         self.population = as_population(self.population)
@@ -152,6 +173,8 @@ class Lookalike:
         _check_int("max_features", self.max_features, 1)
         _check_int("bins", self.bins, 2)
         _check_int("min_count", self.min_count, 1)
+        if self.method not in METHODS:
+            raise InputError(f"method {self.method!r} is not available: use one of {', '.join(METHODS)}")
         if not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
             raise InputError(f"threshold {self.threshold!r} is outside [0, 1]: JS divergence in base 2 lies in [0, 1]")
         self.threshold = float(self.threshold)
@@ -307,11 +330,18 @@ class Lookalike:
             )
         by_idx = {f["idx"]: f for f in job["features"]}
         selected = [
-            {**by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona, "lo": r.lo, "hi": r.hi}
+            {
+                **by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona, "lo": r.lo, "hi": r.hi,
+                "width": r.hi - r.lo, **dict(zip(("lrs", "lr_null"), likelihood_ratios(r._asdict(), self.bins))),
+            }
             for r in chosen.itertuples()
         ]
+        for f in selected:  # the method's constants as literals
+            f["terms"] = {k: d.float_literal(f[k]) for k in ("weight", "mean", "std", "persona", "lo", "width", "lr_null")}
+            f["terms"]["lrs"] = [d.float_literal(v) for v in f["lrs"]]
         selected_rows = [  # the long layout's selected features, as literal rows
-            [f["name_sql"], f["fill_sql"], *(d.float_literal(f[k]) for k in ("weight", "mean", "std", "persona"))]
+            [f["name_sql"], f["fill_sql"], *(f["terms"][k] for k in ("weight", "mean", "std", "persona"))]
+            + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if self.method == "likelihood" else [])
             for f in selected
         ] if job["layout"] == "long" else []
         audience = run(
@@ -460,6 +490,8 @@ class Lookalike:
             "threshold_value": self.threshold,
             "bins": self.bins,
             "min_count": self.min_count,
+            "method": self.method,
+            "likelihood_columns": [f"lr_{k}" for k in range(self.bins)] + ["lr_null"],
         }
 
     def _resolve_wide_columns(

@@ -94,6 +94,15 @@ def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
     return np.bincount(idx, minlength=bins)
 
 
+def bin_index(values, lo: float, hi: float, bins: int, null_bin: int) -> np.ndarray:
+    """Each value's bin, as histogram_counts bins it; NaN (NULL) gets ``null_bin``."""
+    x = np.asarray(values, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        idx = np.floor((x - lo) / (hi - lo) * bins)
+        idx = np.clip(np.minimum(idx, bins - 1), 0, bins - 1)
+    return np.where(np.isnan(x), null_bin, idx).astype(np.int64)
+
+
 def sample_threshold(fraction: float) -> str:
     """The 8 lower-case hex digits a key's prefix must stay below for ``fraction``."""
     return format(min(int(fraction * 16**8), 16**8 - 1), "08x")
@@ -170,6 +179,7 @@ def reference_lookalike(
     sample: float | None = None,
     exclude: Iterable | None = None,
     rank_mask: np.ndarray | None = None,
+    method: str = "euclidean",
 ) -> ReferenceResult:
     """Compute a lookalike audience of ``size`` customers (see module docstring).
 
@@ -274,10 +284,32 @@ def reference_lookalike(
     persona = {f: float(z_by_feature[f][is_seed].mean()) for f in selected}
 
     # ---- step 7: weighted Euclidean distance to the persona --------------
-    sq = np.zeros(len(population), dtype="float64")
-    for f in selected:  # summed in selection order (js descending)
-        sq += (weight[f] * (z_by_feature[f] - persona[f])) ** 2
-    distance = np.sqrt(sq)
+    if method == "likelihood":
+        # score = sum of w * ln(Q(bin) / P(bin)), the smoothed shares of the customer's
+        # bin (NULL its own bin) among the seed and the profiled population; distance =
+        # -score, so that the most seed-like rank first
+        cells = bins + 1
+        n_profiled_all = int(profiled.sum())
+        score = np.zeros(len(population), dtype="float64")
+        for f in selected:
+            r = next(row for row in rows if row["feature"] == f)
+            x_all = _as_float(population[f])
+            p_counts = histogram_counts(x_all[profiled], r["lo"], r["hi"], bins)
+            q_counts = histogram_counts(x_all[is_seed], r["lo"], r["hi"], bins)
+            p_null = n_profiled_all - int(p_counts.sum())
+            q_null = n_seed_found - int(q_counts.sum())
+
+            def ratio(q: int, p: int) -> float:
+                return math.log((q + 1) / (n_seed_found + cells)) - math.log((p + 1) / (n_profiled_all + cells))
+
+            lr = np.array([ratio(int(q), int(p)) for p, q in zip(p_counts, q_counts)] + [ratio(q_null, p_null)])
+            score += weight[f] * lr[bin_index(x_all, r["lo"], r["hi"], bins, null_bin=bins)]
+        distance = -score
+    else:
+        sq = np.zeros(len(population), dtype="float64")
+        for f in selected:  # summed in selection order (js descending)
+            sq += (weight[f] * (z_by_feature[f] - persona[f])) ** 2
+        distance = np.sqrt(sq)
 
     # ---- step 8: the size nearest candidates, ties by id ------------------
     keep = ~is_seed if exclude_seed else np.ones(len(population), dtype=bool)

@@ -35,7 +35,7 @@ def md5_hidden(ids, holdout: float) -> set:
     return {v for v in ids if int(hashlib.md5(str(v).encode()).hexdigest()[:8], 16) < int(holdout * 16**8)}
 
 
-def expected_table(dataset, seed_ids, holdout: float, shares) -> tuple[pd.DataFrame, object, set]:
+def expected_table(dataset, seed_ids, holdout: float, shares, method: str = "euclidean") -> tuple[pd.DataFrame, object, set]:
     """recall and lift from the reference: the kept members as the seed, excluded from the
     ranking; the hidden ones the population holds are recall's denominator."""
     hidden = md5_hidden(set(seed_ids), holdout)
@@ -44,14 +44,14 @@ def expected_table(dataset, seed_ids, holdout: float, shares) -> tuple[pd.DataFr
     hidden_found = hidden & population_ids
     n = len(dataset.population)
     size = math.ceil(max(shares) * n)
-    ref = reference_lookalike(dataset.population, dataset.id_column, kept, size, exclude_seed=True, **dataset.params)
+    ref = reference_lookalike(dataset.population, dataset.id_column, kept, size, exclude_seed=True, method=method, **dataset.params)
     ranked = ref.audience[dataset.id_column].tolist()
     rows = []
     for share in shares:
         top = min(math.ceil(round(share * n, 6)), len(ranked))
         found = sum(1 for v in ranked[:top] if v in hidden_found)
         recall = found / len(hidden_found)
-        rows.append(["euclidean", share, top, found, recall, recall / share])
+        rows.append([method, share, top, found, recall, recall / share])
     return pd.DataFrame(rows, columns=COLUMNS), ref, hidden
 
 
@@ -195,3 +195,18 @@ def test_bad_input_on_the_command_line_and_a_split_with_an_empty_side(demo_folde
         evaluate(model, duckdb_con, [kept_only])
     with pytest.raises(InputError, match=r"^none of the \d+ hidden seed ids is in the population"):
         evaluate(model, duckdb_con, [kept_only, *range(1_000, 1_010)])
+
+
+def test_each_method_equals_the_reference(duckdb_con):
+    """euclidean and likelihood, one ranking each, each table the reference's."""
+    dataset = datasets.basic()
+    duckdb_con.register("eval_methods_frame", dataset.population)
+    duckdb_con.execute("CREATE OR REPLACE TABLE eval_methods AS SELECT * FROM eval_methods_frame")
+    model = Lookalike("eval_methods", id_column="customer_id", **dataset.params)
+    shares = (0.01, 0.05, 0.1, 0.2)
+    got = evaluate(model, duckdb_con, Seed.ids(dataset.seed_ids), shares=shares, methods=("euclidean", "likelihood"))
+    expected = pd.concat(
+        [expected_table(dataset, dataset.seed_ids, 0.5, shares, method)[0] for method in ("euclidean", "likelihood")], ignore_index=True
+    )
+    pd.testing.assert_frame_equal(got.table, expected, check_dtype=False)
+    assert set(got.results) == {"euclidean", "likelihood"}

@@ -1,0 +1,61 @@
+"""Scoring methods on every engine, against the reference: `likelihood` (the weighted sum
+of the smoothed log ratios of the seed's and the population's bin shares) through
+execute() and the one statement, wide and long (NULLs, NULL fills, customers without
+rows), with a sample and with the audience controls."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import datasets
+import pandas as pd
+import pytest
+from helpers import assert_same_audience, assert_same_features, reference_for
+
+from lookalike_sql import InputError, Long, Lookalike, Seed
+
+pytestmark = pytest.mark.engine
+
+_loaded: set[tuple] = set()
+
+
+def load(engine) -> datasets.Dataset:
+    dataset = datasets.sparse()
+    key = (engine.name, id(engine.connection))
+    if key not in _loaded:
+        engine.load("mt_wide", dataset.population)
+        engine.load("mt_long", datasets.to_long(dataset, datasets.SPARSE_FILLS))
+        engine.load("mt_ids", dataset.population[[dataset.id_column]])
+        engine.load("mt_seed", pd.DataFrame({dataset.id_column: pd.Series(dataset.seed_ids, dtype="int64")}))
+        _loaded.add(key)
+    return dataset
+
+
+def both_paths(engine, model, dataset, size, reference_frame=None, **controls):
+    if reference_frame is not None:
+        dataset = datasets.Dataset(dataset.name, reference_frame, dataset.seed_ids, dataset.params, dataset.id_column)
+    options = {k: v for k, v in controls.items() if k in ("exclude_seed",)}
+    ref, distance_of = reference_for(dataset, size, method=model.method, sample=model.sample, **options)
+    result = model.execute(engine.connection, Seed.table("mt_seed"), size, **controls)
+    assert_same_features(result.features, ref)
+    assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
+    got = engine.query(model.sql(Seed.table("mt_seed"), size, dialect=engine.name, connection=engine.connection, **controls))
+    got.columns = [dataset.id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, dataset.id_column)
+    return result
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_likelihood_equals_the_reference(engine, layout):
+    dataset = load(engine)
+    population = "mt_wide" if layout == "wide" else Long("mt_long", ids="mt_ids", fills=datasets.SPARSE_FILLS)
+    model = Lookalike(population, dataset.id_column, method="likelihood", **dataset.params)
+    result = both_paths(engine, model, dataset, 250, exclude_seed=True)
+    assert (result.audience["distance"] <= 0).any()  # minus the score: the most seed-like first
+    sampled = Lookalike(population, dataset.id_column, method="likelihood", sample=0.5, **dataset.params)
+    both_paths(engine, sampled, dataset, 250)
+
+
+def test_bad_method():
+    with pytest.raises(InputError, match=r"method 'cosine' is not available: use one of euclidean, likelihood"):
+        Lookalike("pop", "id", method="cosine")

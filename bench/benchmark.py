@@ -126,7 +126,7 @@ def run_one(spec: dict) -> dict:
         con.execute("SELECT " + ", ".join(f'SUM("{c}")' for c in columns) + " FROM pop").fetchall()
     elif spec["kind"] == "job":
         population = Long("feature_values", ids="customers") if spec.get("long") else "pop"
-        model = Lookalike(population, "id", max_features=spec.get("max_features", 20), sample=spec.get("sample"))
+        model = Lookalike(population, "id", max_features=spec.get("max_features", 20), sample=spec.get("sample"), method=spec.get("method", "euclidean"))
         result = model.execute(con, Seed.table("seed"), AUDIENCE_SIZE)
         out["steps"] = {k: round(v, 3) for k, v in result.seconds.items()}
         out["selected"] = int(result.features["weight"].notna().sum())
@@ -196,6 +196,7 @@ def main() -> None:
     peer = add(f"2. pandas/NumPy peer (fetch + compute), {n1:,} x 200", {"kind": "pandas", "path": base})
     for k in (5, 50):
         add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample}, repeat=2)
+    add("   method likelihood (sampled profile)", {"kind": "job", "path": base, "method": "likelihood", "sample": args.sample}, repeat=2)
 
     growth = {(n1, 200): job_full}
     floors = {n1: floor}

@@ -36,8 +36,9 @@ Progress = Callable[[str, float], None]
 
 #: Scoring methods: euclidean = the seed's weighted distance to the persona; likelihood =
 #: the weighted sum of each feature's smoothed log ratio ln(Q(bin) / P(bin)) of the seed's
-#: and the population's shares of the customer's bin (the JS step's histograms).
-METHODS = ("euclidean", "likelihood")
+#: and the population's shares of the customer's bin (the JS step's histograms); cosine =
+#: 1 - the cosine similarity of the weighted standardized values and the weighted persona.
+METHODS = ("euclidean", "likelihood", "cosine")
 
 
 def likelihood_ratios(row: Any, bins: int) -> tuple[list[float], float]:
@@ -349,6 +350,7 @@ class Lookalike:
             render(
                 "rank.sql.j2", d, purpose="rank customers by the selected features", computes=_computes("rank", job, len(selected)),
                 selected=selected, selected_rows=selected_rows, **job,
+                persona_norm=sum((f["weight"] * f["persona"]) * (f["weight"] * f["persona"]) for f in selected),
             ),
         )
         if "repeated_pairs" in audience.columns:  # the long ranking's own check
@@ -491,6 +493,7 @@ class Lookalike:
             "bins": self.bins,
             "min_count": self.min_count,
             "method": self.method,
+            "n_parts": 2 if self.method == "cosine" else 1,  # the method's sums per customer
             "likelihood_columns": [f"lr_{k}" for k in range(self.bins)] + ["lr_null"],
         }
 

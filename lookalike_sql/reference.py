@@ -305,6 +305,20 @@ def reference_lookalike(
             lr = np.array([ratio(int(q), int(p)) for p, q in zip(p_counts, q_counts)] + [ratio(q_null, p_null)])
             score += weight[f] * lr[bin_index(x_all, r["lo"], r["hi"], bins, null_bin=bins)]
         distance = -score
+    elif method == "cosine":
+        # 1 - cos(a, b) with a = w z (the customer), b = w persona; 1 when a norm is 0
+        dot = np.zeros(len(population), dtype="float64")
+        norm = np.zeros(len(population), dtype="float64")
+        persona_norm = 0.0
+        for f in selected:
+            a = weight[f] * z_by_feature[f]
+            b = weight[f] * persona[f]
+            dot += a * b
+            norm += a * a
+            persona_norm += b * b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            denominator = np.sqrt(norm) * np.sqrt(persona_norm)
+            distance = np.where(denominator == 0, 1.0, 1 - dot / np.where(denominator == 0, 1.0, denominator))
     else:
         sq = np.zeros(len(population), dtype="float64")
         for f in selected:  # summed in selection order (js descending)

@@ -162,7 +162,7 @@ def test_cli_writes_the_table_and_the_plot(demo_folder, tmp_path, capsys):
         ({"holdout": "100%"}, "holdout '100%' must lie strictly between 0 and 1"),
         ({"holdout": -0.2}, "holdout -0.2 must lie strictly between 0 and 1"),
         ({"holdout": "half"}, "holdout 'half' is not a number"),
-        ({"methods": ("cosine",)}, "method 'cosine' is not available: use one of euclidean"),
+        ({"methods": ("jaccard",)}, "method 'jaccard' is not available: use one of euclidean"),
         ({"methods": "euclidean,jaccard"}, "method 'jaccard' is not available: use one of euclidean"),
         ({"methods": ()}, "methods is empty: name at least one of euclidean"),
         ({"shares": ()}, "shares is empty"),
@@ -181,7 +181,7 @@ def test_bad_input_is_one_line(arguments, message):
 
 def test_bad_input_on_the_command_line_and_a_split_with_an_empty_side(demo_folder, duckdb_con, capsys):
     job = ["evaluate", "--job", str(demo_folder / "job.toml")]
-    for flags, message in ((["--holdout", "150%"], "holdout '150%'"), (["--methods", "cosine"], "method 'cosine' is not available"),
+    for flags, message in ((["--holdout", "150%"], "holdout '150%'"), (["--methods", "jaccard"], "method 'jaccard' is not available"),
                            (["--shares", ","], "shares is empty")):
         assert main([*job, *flags]) == 2
         err = capsys.readouterr().err.strip()

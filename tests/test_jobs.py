@@ -104,7 +104,7 @@ def test_bad_job_files_name_the_key_and_the_line(tmp_path, text, pattern):
         ({"id_column": "c", "size": 5, "seed_table": "s"}, r"the job has no population"),
         ({"id_column": "c", "size": 5, "population": "pop"}, r"the job has no seed"),
         ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "seed_query": "SELECT c FROM pop"}, r"the job has 2 seeds"),
-        ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "method": "cosine"}, r"method 'cosine' is not available"),
+        ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "method": "jaccard"}, r"method 'jaccard' is not available"),
         ({"id_column": "c", "size": 5, "population": "pop", "seed_table": "s", "dialects": ["oracle"]}, r"unknown dialect 'oracle'"),
     ],
 )

@@ -1,5 +1,6 @@
 """Scoring methods on every engine, against the reference: `likelihood` (the weighted sum
-of the smoothed log ratios of the seed's and the population's bin shares) through
+of the smoothed log ratios of the seed's and the population's bin shares) and `cosine`
+(1 - cosine similarity of the weighted standardized values and persona), through
 execute() and the one statement, wide and long (NULLs, NULL fills, customers without
 rows), with a sample and with the audience controls."""
 
@@ -45,17 +46,21 @@ def both_paths(engine, model, dataset, size, reference_frame=None, **controls):
     return result
 
 
+@pytest.mark.parametrize("method", ["likelihood", "cosine"])
 @pytest.mark.parametrize("layout", ["wide", "long"])
-def test_likelihood_equals_the_reference(engine, layout):
+def test_method_equals_the_reference(engine, layout, method):
     dataset = load(engine)
     population = "mt_wide" if layout == "wide" else Long("mt_long", ids="mt_ids", fills=datasets.SPARSE_FILLS)
-    model = Lookalike(population, dataset.id_column, method="likelihood", **dataset.params)
+    model = Lookalike(population, dataset.id_column, method=method, **dataset.params)
     result = both_paths(engine, model, dataset, 250, exclude_seed=True)
-    assert (result.audience["distance"] <= 0).any()  # minus the score: the most seed-like first
-    sampled = Lookalike(population, dataset.id_column, method="likelihood", sample=0.5, **dataset.params)
+    if method == "likelihood":
+        assert (result.audience["distance"] <= 0).any()  # minus the score: the most seed-like first
+    else:
+        assert result.audience["distance"].between(0, 2).all()  # 1 - cosine similarity
+    sampled = Lookalike(population, dataset.id_column, method=method, sample=0.5, **dataset.params)
     both_paths(engine, sampled, dataset, 250)
 
 
 def test_bad_method():
-    with pytest.raises(InputError, match=r"method 'cosine' is not available: use one of euclidean, likelihood"):
-        Lookalike("pop", "id", method="cosine")
+    with pytest.raises(InputError, match=r"method 'jaccard' is not available: use one of euclidean, likelihood, cosine"):
+        Lookalike("pop", "id", method="jaccard")

@@ -72,6 +72,9 @@ def check_job(job: Job, *, data: str | None = None, rows: int | None = None, wri
     for dialect in job.dialects:
         def render(dialect: str = dialect) -> str:
             used = model or job.model_for(None)
+            if used.method == "mahalanobis":  # no one statement: the profile is what a console runs first
+                statements[dialect] = used.profile_sql(job.seed, dialect=dialect)
+                return f"the profile statement (mahalanobis ranks in later statements), {len(statements[dialect]) / 1e3:,.1f} KB"
             statements[dialect] = used.sql(job.seed, job.size, dialect=dialect, **job.controls())
             return f"{len(statements[dialect]) / 1e3:,.1f} KB, {len(used.features or [])} candidate features"
 
@@ -322,6 +325,7 @@ def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
         controls["rank_mask"] = frame[model.id_column].isin(kept).to_numpy()
     params = {"max_features": model.max_features, "threshold": model.threshold, "bins": model.bins, "min_count": model.min_count}
     params["sample"] = model.sample
+    params["method"] = model.method
     try:
         reference = reference_lookalike(frame, model.id_column, seed_ids, size, **controls, **params)
     except ValueError as exc:
@@ -329,9 +333,10 @@ def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
     everyone = reference_lookalike(frame, model.id_column, seed_ids, len(frame), **{**controls, "rank_mask": None, "exclude": None, "exclude_seed": False}, **params)
     distance_of = everyone.audience.set_index(model.id_column)["distance"]
     _same_ids(result.audience, reference.audience, distance_of, model.id_column, "execute()")
-    statement = con.execute(model.sql(job.seed, size, dialect="duckdb", connection=con, **job.controls())).fetchdf()
-    statement.columns = [model.id_column, "rank", "distance"]
-    _same_ids(statement, reference.audience, distance_of, model.id_column, "the one statement")
+    if model.method != "mahalanobis":  # (mahalanobis has no one statement)
+        statement = con.execute(model.sql(job.seed, size, dialect="duckdb", connection=con, **job.controls())).fetchdf()
+        statement.columns = [model.id_column, "rank", "distance"]
+        _same_ids(statement, reference.audience, distance_of, model.id_column, "the one statement")
     chosen = reference.features[reference.features["selected"]]
     weights = result.features.set_index("feature")["weight"]
     for row in chosen.itertuples():

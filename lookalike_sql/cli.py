@@ -109,7 +109,7 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="least JS divergence of a weighed feature (default 0.05)")
     parser.add_argument("--bins", type=int, help="histogram bins per feature (default 10)")
     parser.add_argument("--min-count", type=int, help="least non-NULL seed values to judge a feature (default 30)")
-    parser.add_argument("--method", help="scoring method: euclidean (default), likelihood or cosine")
+    parser.add_argument("--method", help="scoring method: euclidean (default), likelihood, cosine or mahalanobis")
     parser.add_argument("--exclude-seed", action="store_true", default=None, help="leave the seed's members out of the audience")
     parser.add_argument("--exclude-table", dest="exclude_tables", action="append", help="leave this table's ids out (repeatable)")
     parser.add_argument("--exclude-query", dest="exclude_queries", action="append", help="leave this SELECT's ids out (repeatable)")

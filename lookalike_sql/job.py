@@ -336,7 +336,7 @@ exclude_seed = false
 # filter = "age000 >= 20"          # rank only these customers (the profile still sees everyone)
 
 [model]
-method = "euclidean"               # weighted distance to the persona; or "likelihood", "cosine"
+method = "euclidean"               # weighted distance to the persona; or "likelihood", "cosine", "mahalanobis"
 max_features = 20
 threshold = 0.05                   # least JS divergence of a weighed feature
 bins = 10

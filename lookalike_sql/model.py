@@ -37,8 +37,10 @@ Progress = Callable[[str, float], None]
 #: Scoring methods: euclidean = the seed's weighted distance to the persona; likelihood =
 #: the weighted sum of each feature's smoothed log ratio ln(Q(bin) / P(bin)) of the seed's
 #: and the population's shares of the customer's bin (the JS step's histograms); cosine =
-#: 1 - the cosine similarity of the weighted standardized values and the weighted persona.
-METHODS = ("euclidean", "likelihood", "cosine")
+#: 1 - the cosine similarity of the weighted standardized values and the weighted persona;
+#: mahalanobis = sqrt(u' M u), u = w (z - persona), M the inverse population covariance of
+#: the selected z (computed in the warehouse, inverted in Python: execute() only).
+METHODS = ("euclidean", "likelihood", "cosine", "mahalanobis")
 
 
 def likelihood_ratios(row: Any, bins: int) -> tuple[list[float], float]:
@@ -217,6 +219,11 @@ class Lookalike:
         when the model was not given a feature list. See ``execute`` for the audience
         controls (``size`` as a share, ``exclude``, ``population_filter``)."""
         d = get_dialect(dialect)
+        if self.method == "mahalanobis":
+            raise InputError(
+                "method mahalanobis inverts the k x k covariance in Python between two statements, so it has no one-statement "
+                "form: run it with execute() (lookalike-sql run), or render euclidean, likelihood or cosine"
+            )
         warehouse = warehouse_for(connection) if connection is not None else None
         exclusions = [as_seed(e) for e in exclude]
         job = self._prepare(d, as_seed(seed), size, exclude_seed, warehouse, exclusions=exclusions, population_filter=population_filter)
@@ -345,11 +352,12 @@ class Lookalike:
             + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if self.method == "likelihood" else [])
             for f in selected
         ] if job["layout"] == "long" else []
+        inverse = self._inverse_covariance(run, d, job, selected) if self.method == "mahalanobis" else None
         audience = run(
             "rank",
             render(
                 "rank.sql.j2", d, purpose="rank customers by the selected features", computes=_computes("rank", job, len(selected)),
-                selected=selected, selected_rows=selected_rows, **job,
+                selected=selected, selected_rows=selected_rows, inverse=inverse, **job,
                 persona_norm=sum((f["weight"] * f["persona"]) * (f["weight"] * f["persona"]) for f in selected),
             ),
         )
@@ -378,6 +386,25 @@ class Lookalike:
             size=job["size"],
             seconds=seconds,
         )
+
+    def _inverse_covariance(
+        self, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], selected: list[dict[str, Any]]
+    ) -> list[list[float]]:
+        """Mahalanobis: the population covariance of the selected standardized features,
+        computed in the warehouse (only the k x k matrix comes back), inverted here. A
+        singular matrix (a feature the others determine) gets its pseudo-inverse."""
+        import numpy as np
+
+        row = run("covariance", render("covariance.sql.j2", d, purpose="the selected features' covariance", computes=_computes("covariance", job), selected=selected, **job))
+        values = {c.lower(): v for c, v in row.iloc[0].items()}
+        if values["repeated_pairs"] and int(values["repeated_pairs"]) > 0:
+            raise InputError(f"{_REPEATED_PAIRS} ({job['population_label']})")
+        k = len(selected)
+        covariance = np.zeros((k, k))
+        for i in range(k):
+            for j in range(i, k):
+                covariance[i, j] = covariance[j, i] = float(values[f"c_{i + 1}_{j + 1}"])
+        return np.linalg.pinv(covariance, hermitian=True).tolist()
 
     def _audience_histograms(
         self, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed, selected: list[dict[str, Any]], features: pd.DataFrame
@@ -723,6 +750,8 @@ def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None
     top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
     if statement == "lookalike":
         return f"{profile}, ranks customers by weighted distance to the seed's mean, {top}"
+    if statement == "covariance":
+        return "the population covariance of the selected features' standardized values (NULL as 0), for the Mahalanobis distance"
     if statement == "rank":
         return f"ranks customers by weighted distance to the seed's mean over the {n_selected} selected features (weights from the profile), {top}"
     return "counts the audience (the ids in seed_ids) in each bin of the selected features' histograms, on the profile's bins, and its mean value per feature"

@@ -305,6 +305,14 @@ def reference_lookalike(
             lr = np.array([ratio(int(q), int(p)) for p, q in zip(p_counts, q_counts)] + [ratio(q_null, p_null)])
             score += weight[f] * lr[bin_index(x_all, r["lo"], r["hi"], bins, null_bin=bins)]
         distance = -score
+    elif method == "mahalanobis":
+        # sqrt(u' M u), u = w (z - persona), M = pinv of the population covariance of z
+        z = np.column_stack([z_by_feature[f] for f in selected])
+        covariance = (z.T @ z) / len(z) - np.outer(z.mean(axis=0), z.mean(axis=0))
+        inverse = np.linalg.pinv(covariance, hermitian=True)
+        u = np.column_stack([weight[f] * (z_by_feature[f] - persona[f]) for f in selected])
+        q = np.einsum("ni,ij,nj->n", u, inverse, u)
+        distance = np.sqrt(np.maximum(q, 0))
     elif method == "cosine":
         # 1 - cos(a, b) with a = w z (the customer), b = w persona; 1 when a norm is 0
         dot = np.zeros(len(population), dtype="float64")

@@ -250,3 +250,13 @@ def test_check_long_table_from_a_duckdb_file(tmp_path, capsys):
         assert code == 0, report
         assert re.search(r"PASS  sample: 1,500 customers from .*: 1,500 customers\n", report), report
         assert "top 100 of 1,500 customers" in report
+
+
+@pytest.mark.parametrize("method", ["likelihood", "cosine", "mahalanobis"])
+def test_check_each_method(folder, capsys, method):
+    """Each scoring method checks: mahalanobis (no one statement) lints its profile."""
+    job = write(folder, f"{method}.toml", JOB.replace("[model]\n", f'[model]\nmethod = "{method}"\n'))
+    code = main(["check", "--job", str(job)])
+    report = capsys.readouterr().out
+    assert code == 0, report
+    assert ("the profile statement (mahalanobis ranks in later statements)" in report) == (method == "mahalanobis")

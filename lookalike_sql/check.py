@@ -206,12 +206,9 @@ def _filtered_ids(con: Any, model: Any, population_filter: str) -> list[Any]:
 
 def _audience_ids(con: Any, seed: Seed, id_column: str) -> list[Any]:
     """The ids of an audience (the seed, an exclusion), read on the sample."""
-    if seed.kind == "ids":
-        return list(seed.values)
-    if seed.kind == "table":
-        column = _q(seed.column or id_column)
-        return con.execute(f"SELECT DISTINCT {column} FROM {_qt(seed.table_name)} WHERE {column} IS NOT NULL").fetchdf().iloc[:, 0].tolist()
-    return con.execute(f"SELECT * FROM (\n{seed.sql}\n) q").fetchdf().iloc[:, 0].dropna().drop_duplicates().tolist()
+    from .connections import warehouse_for
+
+    return seed.read_ids(warehouse_for(con), id_column)
 
 
 def _synthetic(con: Any, job: Job, rows: int) -> None:

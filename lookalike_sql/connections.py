@@ -102,6 +102,19 @@ class Warehouse(abc.ABC):
             finished.set()
             thread.join()
 
+    def run_step(self, step: str, sql: str, timeout: float | None = None) -> pd.DataFrame:
+        """fetch(), its failure named by the step and the dialect in one line: a
+        StatementTimeout, or an EngineError (with a hint where the data can cause it)."""
+        try:
+            return self.fetch(sql, timeout)
+        except StatementTimeout as exc:
+            raise StatementTimeout(
+                f"{step} on {self.dialect.name} ran past the {timeout:g} s timeout and was cancelled: "
+                "allow more time (timeout=, --timeout) or profile on a sample (sample=, --sample)"
+            ) from exc
+        except Exception as exc:  # any driver's error
+            raise EngineError(f"{step} failed on {self.dialect.name}: {first_line(exc)}{_hint(exc)}") from exc
+
     @abc.abstractmethod
     def _fetch(self, sql: str) -> pd.DataFrame:
         """Run one statement and return its rows."""
@@ -141,6 +154,13 @@ class Warehouse(abc.ABC):
     def temporary_ids(self, ids: Sequence[object]) -> contextlib.AbstractContextManager[str]:
         """A session-scoped temporary table (one column, ``seed_id``) holding ``ids``;
         yields its name and drops it afterwards. User tables are never touched."""
+
+
+def _hint(exc: BaseException) -> str:
+    """What to do about an engine error the job's data can cause."""
+    if "underflow" in str(exc):  # PostgreSQL: a square of a value below ~1e-154
+        return " (a feature holds values so close to 0 that their squares underflow: round them to 0 in a view)"
+    return ""
 
 
 def temporary_name() -> str:

@@ -25,7 +25,6 @@ weighted distance to the persona; a model with a ``method`` field is run with ea
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import hashlib
 import math
 import os
@@ -38,12 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .connections import Warehouse, first_line, warehouse_for
-from .errors import EngineError, InputError, StatementTimeout
-from .model import Lookalike, LookalikeResult
+from .connections import Warehouse, warehouse_for
+from .errors import InputError
+from .model import Lookalike, LookalikeResult, check_id_kind
 from .population import Long, Wide, sample_threshold
-from .seed import Seed, as_seed
-from .validate import single_select_column
+from .seed import Seed, as_seed, python_id
 
 __all__ = ["SHARES", "Evaluation", "available_methods", "evaluate", "holdout_mask", "parse_holdout", "parse_shares", "write_evaluation"]
 
@@ -204,7 +202,7 @@ def evaluate(
     with warehouse_for(connection).session() as warehouse:
         report("seed", time.perf_counter() - started)
         t0 = time.perf_counter()
-        ids = _seed_ids(model, warehouse, seed, timeout)
+        ids = seed.read_ids(warehouse, model.id_column, timeout)
         hidden_mask = holdout_mask(ids, holdout)
         hidden = [v for v, h in zip(ids, hidden_mask) if h]
         kept = [v for v, h in zip(ids, hidden_mask) if not h]
@@ -376,41 +374,6 @@ def _cutoff(share: float, n_population: int) -> int:
 
 
 # --------------------------------------------------------------------------- warehouse
-def _python_id(value: object) -> object:
-    """An id as Python gives it: numpy scalars and integral Decimals (PostgreSQL NUMERIC)
-    as int, so that ``str(id)`` is the text the SQL engines hash."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
-        value = int(value)
-    return value
-
-
-def _seed_ids(model: Lookalike, warehouse: Warehouse, seed: Seed, timeout: float | None) -> list[object]:
-    """The seed's distinct non-NULL ids: as given, or read from its table or query."""
-    if seed.kind == "ids":
-        values: Iterable[object] = seed.values
-    else:
-        d = warehouse.dialect
-        if seed.kind == "table":
-            column = seed.column or model.id_column
-            table = d.quote_table(seed.table_name or "")
-            if column not in {c.name for c in warehouse.columns(seed.table_name or "")}:
-                raise InputError(f"seed table {table} has no column {column!r}: name its id column (--seed-column)")
-            c = "s." + d.quote(column)
-            sql = f"SELECT DISTINCT {c} AS seed_id FROM {table} s WHERE {c} IS NOT NULL"
-        else:
-            c = "seed_query." + d.quote(single_select_column(seed.sql or "", d))
-            sql = f"SELECT DISTINCT {c} AS seed_id FROM (\n{seed.sql}\n) seed_query WHERE {c} IS NOT NULL"
-        values = _fetch(warehouse, "reading the seed", sql, timeout).iloc[:, 0].tolist()
-    ids = [_python_id(v) for v in values]
-    try:
-        cleaned = Seed.ids(ids).values  # one id type; floats that are integers as int
-    except InputError as exc:
-        raise InputError(f"{exc} ({seed.describe()})") from None
-    return sorted(cleaned)  # type: ignore[type-var]
-
-
 def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[object], timeout: float | None) -> tuple[int, int]:
     """The population's size, and how many of the hidden ids it holds, in one statement."""
     d = warehouse.dialect
@@ -424,13 +387,7 @@ def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[objec
     columns = {c.name: c for c in warehouse.columns(table)}
     if model.id_column not in columns:
         raise InputError(f"id column {model.id_column!r} is not in table {quoted}: name the population's id column")
-    id_column = columns[model.id_column]
-    kind = "text" if isinstance(hidden[0], str) else "number"
-    if id_column.kind not in ("other", kind):
-        raise InputError(
-            f"the seed's ids are {kind} but the id column {model.id_column!r} is {id_column.type_name}: "
-            f"give {'integers' if id_column.kind == 'number' else 'text'}, as the id column holds"
-        )
+    check_id_kind("the seed's ids", "text" if isinstance(hidden[0], str) else "number", columns[model.id_column])
     id_col = d.quote(model.id_column)
     if isinstance(population, Long) and population.ids is None:
         relation = f"(SELECT DISTINCT v.{id_col} FROM {quoted} v) p"  # the ids its rows hold
@@ -439,32 +396,22 @@ def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[objec
     if len(hidden) <= d.max_inline_ids:
         literals = ", ".join(d.id_literal(v) for v in hidden)
         sql = f"SELECT COUNT(*) AS n_population, SUM(CASE WHEN p.{id_col} IN ({literals}) THEN 1 ELSE 0 END) AS n_hidden FROM {relation}"
-        frame = _fetch(warehouse, "counting the population", sql, timeout)
+        frame = warehouse.run_step("counting the population", sql, timeout)
     else:
         with warehouse.temporary_ids(hidden) as name:
             sql = (
                 f"SELECT COUNT(*) AS n_population, COUNT(h.seed_id) AS n_hidden FROM {relation} "
                 f"LEFT JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
             )
-            frame = _fetch(warehouse, "counting the population", sql, timeout)
+            frame = warehouse.run_step("counting the population", sql, timeout)
     n_population, n_hidden = frame.iloc[0, 0], frame.iloc[0, 1]
     return int(n_population), 0 if pd.isna(n_hidden) else int(n_hidden)
-
-
-def _fetch(warehouse: Warehouse, step: str, sql: str, timeout: float | None) -> pd.DataFrame:
-    d = warehouse.dialect
-    try:
-        return warehouse.fetch(sql, timeout)
-    except StatementTimeout as exc:
-        raise StatementTimeout(f"{step} on {d.name} ran past the {timeout:g} s timeout and was cancelled: allow more time") from exc
-    except Exception as exc:  # any driver's error, with the step and dialect named
-        raise EngineError(f"{step} failed on {d.name}: {first_line(exc)}") from exc
 
 
 def _recall_rows(
     method: str, result: LookalikeResult, hidden: set[object], shares: tuple[float, ...], n_hidden_found: int
 ) -> list[dict[str, Any]]:
-    ranked = [_python_id(v) for v in result.audience.iloc[:, 0].tolist()]  # rank order
+    ranked = [python_id(v) for v in result.audience.iloc[:, 0].tolist()]  # rank order
     found_by = np.cumsum([v in hidden for v in ranked]) if ranked else np.zeros(0, dtype=int)
     rows = []
     for share in shares:

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .connections import Column, Warehouse, first_line, warehouse_for
+from .connections import Column, Warehouse, warehouse_for
 from .dialects import Dialect, get_dialect, split_table_name
-from .errors import EngineError, InputError, NoFeatureSelected, StatementTimeout
+from .errors import InputError, NoFeatureSelected
 from .population import (
     Long,
     Population,
@@ -296,15 +296,7 @@ class Lookalike:
             statements[step] = sql
             report(step, time.perf_counter() - started)
             t0 = time.perf_counter()
-            try:
-                frame = warehouse.fetch(sql, timeout)
-            except StatementTimeout as exc:
-                raise StatementTimeout(
-                    f"the {step} step on {d.name} ran past the {timeout:g} s timeout and was cancelled: "
-                    "allow more time (timeout=, --timeout) or profile on a sample (sample=, --sample)"
-                ) from exc
-            except Exception as exc:  # any driver's error, re-raised with the step and dialect named
-                raise EngineError(f"the {step} step failed on {d.name}: {first_line(exc)}{_hint(exc)}") from exc
+            frame = warehouse.run_step(f"the {step} step", sql, timeout)
             seconds[step] = time.perf_counter() - t0
             return frame
 
@@ -607,10 +599,8 @@ class Lookalike:
         if self.features is not None:
             return list(self.features), columns[self.id_column]
         feature = d.quote(population.feature_column)
-        try:
-            names = warehouse.fetch(f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL").iloc[:, 0]
-        except Exception as exc:
-            raise EngineError(f"reading the feature names of {table} failed on {d.name}: {first_line(exc)}") from exc
+        sql = f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL"
+        names = warehouse.run_step(f"reading the feature names of {table}", sql).iloc[:, 0]
         features = sorted(str(name) for name in names)
         if not features:
             raise InputError(f"the long table {table} has no rows: there is nothing to compare")
@@ -633,7 +623,7 @@ class Lookalike:
         a number with text fails on Redshift and Hive, and on DuckDB would compare as text."""
         given = seed_as_given or seed
         if given.kind == "ids" and id_column is not None:
-            _check_id_kind(f"the {role}'s ids", "text" if isinstance(given.values[0], str) else "number", id_column)
+            check_id_kind(f"the {role}'s ids", "text" if isinstance(given.values[0], str) else "number", id_column)
         if seed.kind == "ids":
             return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values]}
         if seed.kind == "table":
@@ -646,11 +636,11 @@ class Lookalike:
                         f"name its id column among {', '.join(sorted(columns))}"
                     )
                 if id_column is not None and given.kind == "table":
-                    _check_id_kind(f"{role} table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
+                    check_id_kind(f"{role} table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
             return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column)}
         column = single_select_column(seed.sql or "", d, role=role)
         if warehouse is not None and id_column is not None:
-            _check_id_kind(f"the {role} query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
+            check_id_kind(f"the {role} query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
         return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
 
     def _filter_context(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
@@ -836,14 +826,8 @@ def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
         )
 
 
-def _hint(exc: BaseException) -> str:
-    """What to do about an engine error the job's data can cause."""
-    if "underflow" in str(exc):  # PostgreSQL: a square of a value below ~1e-154
-        return " (a feature holds values so close to 0 that their squares underflow: round them to 0 in a view)"
-    return ""
-
-
-def _check_id_kind(what: str, kind: str, id_column: Column) -> None:
+def check_id_kind(what: str, kind: str, id_column: Column) -> None:
+    """Ids (``kind``: number, text or other) must be of the id column's kind."""
     if kind == "other" or id_column.kind == "other" or kind == id_column.kind:
         return
     wanted = "integers" if id_column.kind == "number" else "text"

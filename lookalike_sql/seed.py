@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import decimal
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 
@@ -81,12 +83,48 @@ class Seed:
             return cls.ids(int(v) for v in values)
         return cls.ids(values)
 
+    def read_ids(self, warehouse: Any, id_column: str, timeout: float | None = None) -> list[object]:
+        """The audience's distinct non-NULL ids, sorted: as given, or read from its table
+        or (validated) query through a connections.Warehouse."""
+        from .validate import single_select_column
+
+        if self.kind == "ids":
+            values: Iterable[object] = self.values
+        else:
+            d = warehouse.dialect
+            if self.kind == "table":
+                column = self.column or id_column
+                table = d.quote_table(self.table_name or "")
+                if column not in {c.name for c in warehouse.columns(self.table_name or "")}:
+                    raise InputError(f"table {table} has no column {column!r}: name its id column")
+                c = "s." + d.quote(column)
+                sql = f"SELECT DISTINCT {c} AS seed_id FROM {table} s WHERE {c} IS NOT NULL"
+            else:
+                c = "seed_query." + d.quote(single_select_column(self.sql or "", d))
+                sql = f"SELECT DISTINCT {c} AS seed_id FROM (\n{self.sql}\n) seed_query WHERE {c} IS NOT NULL"
+            values = warehouse.run_step(f"reading the ids of {self.describe()}", sql, timeout).iloc[:, 0].tolist()
+        try:
+            cleaned = Seed.ids(python_id(v) for v in values).values  # one id type; integral floats as int
+        except InputError as exc:
+            raise InputError(f"{exc} ({self.describe()})") from None
+        return sorted(cleaned)  # type: ignore[type-var]
+
     def describe(self) -> str:
         if self.kind == "ids":
             return f"{len(self.values)} ids"
         if self.kind == "table":
             return f"table {self.table_name}"
         return "query"
+
+
+def python_id(value: object) -> object:
+    """An id as Python gives it: numpy scalars and integral Decimals (PostgreSQL NUMERIC)
+    as int, so that ``str(id)`` is the text the SQL engines hash."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        value = int(value)
+    return value
 
 
 def as_seed(seed: object) -> Seed:

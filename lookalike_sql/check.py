@@ -94,14 +94,14 @@ def check_job(job: Job, *, data: str | None = None, rows: int | None = None, wri
 # ----------------------------------------------------------------------------- sample data
 
 def _check_seed_query(job: Job) -> str:
-    from .validate import single_select_column
+    from .validate import query_id_column
 
     for dialect in dict.fromkeys(["duckdb", *job.dialects]):
         if job.seed.kind == "query":
-            single_select_column(job.seed.sql or "", dialect)
+            query_id_column(job.seed.sql or "", dialect, value_column=job.seed.value_column)
         for exclusion in job.exclude:
             if exclusion.kind == "query":
-                single_select_column(exclusion.sql or "", dialect, role="exclusion")
+                query_id_column(exclusion.sql or "", dialect, role="exclusion")
     return "accepted"
 
 
@@ -198,6 +198,14 @@ def _seed_ids(con: Any, job: Job) -> list[Any]:
     return _audience_ids(con, job.seed, job.model.id_column)
 
 
+def _reference_seed(con: Any, job: Job) -> list[Any] | dict[Any, float]:
+    """The seed as the reference takes it: its ids, or id -> value for a value-based seed."""
+    from .connections import warehouse_for
+
+    members = job.seed.resolve(warehouse_for(con), job.model.id_column)
+    return list(members.values) if members.member_values is None else dict(zip(members.values, members.member_values))
+
+
 def _filtered_ids(con: Any, model: Any, population_filter: str) -> list[Any]:
     population = model.population
     relation = _qt(population.ids) if isinstance(population, Long) else _qt(population.tables[0])
@@ -208,7 +216,7 @@ def _audience_ids(con: Any, seed: Seed, id_column: str) -> list[Any]:
     """The ids of an audience (the seed, an exclusion), read on the sample."""
     from .connections import warehouse_for
 
-    return seed.read_ids(warehouse_for(con), id_column)
+    return list(seed.resolve(warehouse_for(con), id_column).values)
 
 
 def _synthetic(con: Any, job: Job, rows: int) -> None:
@@ -250,7 +258,10 @@ def _synthetic(con: Any, job: Job, rows: int) -> None:
         _create(con, population.tables[0], "SELECT * FROM synthetic_frame")
     if job.seed.kind == "table":
         column = job.seed.column or model.id_column
-        con.register("synthetic_seed", pd.DataFrame({column: members}))
+        seed = {column: members}
+        if job.seed.value_column:  # a value-based seed: spend-like values
+            seed[job.seed.value_column] = np.round(rng.lognormal(3.0, 1.0, len(members)), 2)
+        con.register("synthetic_seed", pd.DataFrame(seed))
         _create(con, job.seed.table_name, "SELECT * FROM synthetic_seed")
 
 
@@ -313,7 +324,7 @@ def _compare(job: Job, model: Any, sample: dict[str, Any]) -> str:
     size = parsed if isinstance(parsed, Fraction) else max(1, min(parsed, _customers(con, model) // 5))
     result = model.execute(con, job.seed, size, **job.controls())  # the library's own errors first
     frame = _population_frame(con, job, model)
-    seed_ids = _seed_ids(con, job)
+    seed_ids = _reference_seed(con, job)
     controls: dict[str, Any] = {"exclude_seed": job.exclude_seed}
     if job.exclude:
         controls["exclude"] = [i for e in job.exclude for i in _audience_ids(con, e, model.id_column)]

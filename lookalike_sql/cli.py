@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 #: Command-line settings that a job file can also hold (job.SCHEMA's flat names).
 _JOB_FLAGS = (
     "population", "long_table", "ids_table", "feature_column", "value_column", "fill", "id_column", "sample", "features",
-    "seed_file", "seed_table", "seed_query", "seed_column", "size", "max_features", "threshold", "bins", "min_count",
+    "seed_file", "seed_table", "seed_query", "seed_column", "seed_value", "size", "max_features", "threshold", "bins", "min_count",
     "exclude_seed", "url", "timeout", "out", "dialects", "method", "exclude_tables", "exclude_queries", "exclude_files", "population_filter",
 )
 
@@ -100,10 +100,12 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", help="profile the population on a deterministic sample: a count (200000) or a share (10%%)")
     parser.add_argument("--features", help="comma-separated feature columns (default: every numeric column but the id)")
     seed = parser.add_mutually_exclusive_group()
-    seed.add_argument("--seed-file", type=Path, help="one-column CSV of seed ids, header = the id column's name")
+    seed.add_argument("--seed-file", type=Path, help="CSV of seed ids, header = the id column's name; a second column: their values")
     seed.add_argument("--seed-table", help="table holding the seed ids")
-    seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column")
+    seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column (with --seed-value, and the values)")
     parser.add_argument("--seed-column", help="id column of --seed-table (default: --id-column)")
+    parser.add_argument("--seed-value", help="column of --seed-table or --seed-query holding each member's value (spend, say), "
+                        "which weighs it: a value-based seed")
     parser.add_argument("--size", help="how many customers to return: a count (20000) or a share of the ranked population (5%%)")
     parser.add_argument("--max-features", type=int, help="most features to weigh (default 20)")
     parser.add_argument("--threshold", type=float, help="least JS divergence of a weighed feature (default 0.05)")
@@ -127,9 +129,9 @@ def _job(args: argparse.Namespace) -> Any:
     for name in ("seed_file", "out"):
         if name in flags:
             flags[name] = str(flags[name])
-    for group in (("seed_file", "seed_table", "seed_query"), ("population", "long_table")):
+    for group, goes_with in ((("seed_file", "seed_table", "seed_query"), ("seed_column", "seed_value")), (("population", "long_table"), ())):
         if any(name in flags for name in group):
-            for name in group:
+            for name in group + goes_with:
                 settings.pop(name, None)
     return Job.from_settings({**settings, **flags})
 
@@ -325,10 +327,12 @@ def _can_plot() -> bool:
 
 
 def _summary(result: Any, written: dict[str, Path]) -> None:
+    from .report import value_note
+
     profiled = "" if result.n_profiled == result.n_population else f" (profiled on a sample of {result.n_profiled:,})"
     print(
-        f"population {result.n_population:,}{profiled}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found; "
-        f"audience {len(result.audience):,}"
+        f"population {result.n_population:,}{profiled}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found"
+        f"{value_note(result)}; audience {len(result.audience):,}"
     )
     print("top features (feature, JS divergence, weight, category):")
     for row in result.top_features.itertuples():

@@ -151,9 +151,10 @@ class Warehouse(abc.ABC):
         yield self
 
     @abc.abstractmethod
-    def temporary_ids(self, ids: Sequence[object]) -> contextlib.AbstractContextManager[str]:
-        """A session-scoped temporary table (one column, ``seed_id``) holding ``ids``;
-        yields its name and drops it afterwards. User tables are never touched."""
+    def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> contextlib.AbstractContextManager[str]:
+        """A session-scoped temporary table holding ``ids`` in column ``seed_id`` (and
+        ``values``, when given, in ``seed_value``); yields its name and drops it
+        afterwards. User tables are never touched."""
 
 
 def _hint(exc: BaseException) -> str:
@@ -161,6 +162,11 @@ def _hint(exc: BaseException) -> str:
     if "underflow" in str(exc):  # PostgreSQL: a square of a value below ~1e-154
         return " (a feature holds values so close to 0 that their squares underflow: round them to 0 in a view)"
     return ""
+
+
+def _id_columns(ids: Sequence[object], values: Sequence[float] | None) -> dict[str, list[object]]:
+    """A temporary table's columns: the ids, and the values when given."""
+    return {"seed_id": list(ids)} if values is None else {"seed_id": list(ids), "seed_value": [float(a) for a in values]}
 
 
 def temporary_name() -> str:
@@ -196,16 +202,16 @@ class DuckDBWarehouse(Warehouse):
         return [Column(name, type_name) for name, type_name, *_ in rows]
 
     @contextlib.contextmanager
-    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+    def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> Iterator[str]:
         name = temporary_name()
-        self.con.register(f"{name}_frame", pd.DataFrame({"seed_id": list(ids)}))
+        self.con.register(f"{name}_frame", pd.DataFrame(_id_columns(ids, values)))
 
         def drop() -> None:
             self.con.unregister(f"{name}_frame")
             self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
         with _cleanup(drop):
-            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT seed_id FROM "{name}_frame"')
+            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
             yield name
 
 
@@ -253,14 +259,19 @@ class SQLAlchemyWarehouse(Warehouse):
             yield SQLAlchemyWarehouse(conn)
 
     @contextlib.contextmanager
-    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+    def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> Iterator[str]:
         name = temporary_name()
-        literals = [self.dialect.id_literal(v) for v in ids]
+        rows = [self.dialect.id_literal(v) for v in ids]
         column_type = "BIGINT" if all(isinstance(v, int) for v in ids) else f"VARCHAR({max(len(str(v)) for v in ids) * 4})"
+        columns = f"seed_id {column_type}"
+        if values is not None:
+            rows = [f"{row}, {self.dialect.float_literal(value)}" for row, value in zip(rows, values)]
+            columns += f", seed_value {self.dialect.double_type}"
+        names = "seed_id, seed_value" if values is not None else "seed_id"
         # Multi-row INSERTs of literals (Redshift has no COPY from a client): 1,000 rows each.
-        statements = [f'CREATE TEMP TABLE "{name}" (seed_id {column_type})'] + [
-            f'INSERT INTO "{name}" (seed_id) VALUES ' + ", ".join(f"({lit})" for lit in literals[i : i + 1000])
-            for i in range(0, len(literals), 1000)
+        statements = [f'CREATE TEMP TABLE "{name}" ({columns})'] + [
+            f'INSERT INTO "{name}" ({names}) VALUES ' + ", ".join(f"({row})" for row in rows[i : i + 1000])
+            for i in range(0, len(rows), 1000)
         ]
         with _cleanup(lambda: self._cursor_write([f'DROP TABLE IF EXISTS "{name}"'])):
             self._cursor_write(statements)
@@ -344,12 +355,13 @@ class SparkWarehouse(Warehouse):
         return [Column(name, type_name) for name, type_name in self.spark.sql(f"SELECT * FROM {relation} LIMIT 0").dtypes]
 
     @contextlib.contextmanager
-    def temporary_ids(self, ids: Sequence[object]) -> Iterator[str]:
+    def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> Iterator[str]:
         # A session-scoped temporary view (Spark refuses CREATE TEMPORARY TABLE).
         name = temporary_name()
-        column_type = "bigint" if all(isinstance(v, int) for v in ids) else "string"
+        schema = f"seed_id {'bigint' if all(isinstance(v, int) for v in ids) else 'string'}"
+        rows = [(v,) for v in ids] if values is None else list(zip(ids, (float(a) for a in values)))
         with _cleanup(lambda: self.spark.catalog.dropTempView(name)):
-            self.spark.createDataFrame([(v,) for v in ids], schema=f"seed_id {column_type}").createOrReplaceTempView(name)
+            self.spark.createDataFrame(rows, schema=schema + ("" if values is None else ", seed_value double")).createOrReplaceTempView(name)
             yield name
 
 

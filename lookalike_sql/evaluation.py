@@ -15,7 +15,10 @@ population once with them excluded (``exclude_seed=True``), and
 
 - recall at share x = hidden members (those in the population) among the first
   ceil(x * population) ranked ids / hidden members in the population;
-- lift at x = recall / x: how many times better than picking customers at random.
+- lift at x = recall / x: how many times better than picking customers at random;
+- for a value-based seed, value recall at x = the hidden members' value among the first
+  ceil(x * population) ranked ids / the hidden members' value in the population: how
+  much of the seed's worth the audience finds. The training seed keeps its values.
 
 Scoring methods plug in by name: a method is available when the job files know it
 (``job.METHODS``) and the model can run it (today only ``"euclidean"``, the seed's
@@ -56,13 +59,15 @@ FEW_HIDDEN = 100
 Progress = Callable[[str, float], None]
 
 COLUMNS = ["method", "share", "audience_size", "hidden_found", "recall", "lift"]
+#: The column a value-based seed adds.
+VALUE_RECALL = "value_recall"
 
 
 @dataclass
 class Evaluation:
     """The evaluation of one or more methods on one split of the seed."""
 
-    table: pd.DataFrame  # method, share, audience_size, hidden_found, recall, lift
+    table: pd.DataFrame  # method, share, audience_size, hidden_found, recall, lift (and value_recall)
     holdout: float  # the share of the seed hidden
     n_population: int
     n_seed_ids: int  # the seed's distinct non-NULL ids
@@ -107,10 +112,11 @@ class Evaluation:
 
     def to_text(self) -> str:
         """The sizes, an aligned table and the warnings, as the command line prints them."""
-        rows = [["method", "share", "audience", "hidden found", "recall", "lift"]]
+        valued = VALUE_RECALL in self.table.columns
+        rows = [["method", "share", "audience", "hidden found", "recall", "lift"] + (["value recall"] if valued else [])]
         for r in self.table.itertuples(index=False):
             rows.append([r.method, _percent(r.share), f"{r.audience_size:,}", f"{r.hidden_found:,} / {self.n_hidden_found:,}",
-                         f"{r.recall:.1%}", f"{r.lift:.2f}"])
+                         f"{r.recall:.1%}", f"{r.lift:.2f}"] + ([f"{r.value_recall:.1%}"] if valued else []))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [self.summary()]
         for row in rows:
@@ -202,7 +208,9 @@ def evaluate(
     with warehouse_for(connection).session() as warehouse:
         report("seed", time.perf_counter() - started)
         t0 = time.perf_counter()
-        ids = seed.read_ids(warehouse, model.id_column, timeout)
+        members = seed.resolve(warehouse, model.id_column, timeout)
+        ids = list(members.values)
+        value_of = dict(zip(ids, members.member_values)) if members.member_values is not None else None
         hidden_mask = holdout_mask(ids, holdout)
         hidden = [v for v, h in zip(ids, hidden_mask) if h]
         kept = [v for v, h in zip(ids, hidden_mask) if not h]
@@ -216,7 +224,8 @@ def evaluate(
 
         report("population", time.perf_counter() - started)
         t0 = time.perf_counter()
-        n_population, n_hidden_found = _count_population(model, warehouse, hidden, timeout)
+        n_population, hidden_found = _count_population(model, warehouse, hidden, timeout)
+        n_hidden_found = len(hidden_found)
         seconds["population"] = time.perf_counter() - t0
         if n_population == 0:
             raise InputError(f"the population {model.population.describe()} is empty: check the table")
@@ -229,7 +238,8 @@ def evaluate(
 
         rows = []
         results: dict[str, LookalikeResult] = {}
-        hidden_set = set(hidden)
+        training = Seed.ids(kept, None if value_of is None else [value_of[v] for v in kept])
+        hidden_value = None if value_of is None else {v: value_of[v] for v in hidden_found}
         for method, method_model in models.items():
             t0 = time.perf_counter()
 
@@ -237,15 +247,15 @@ def evaluate(
                 report(f"{method}/{step}", time.perf_counter() - started)
 
             result = method_model.execute(
-                warehouse, Seed.ids(kept), size, exclude_seed=True, progress=forward, timeout=timeout
+                warehouse, training, size, exclude_seed=True, progress=forward, timeout=timeout
             )
             seconds[method] = time.perf_counter() - t0
             results[method] = result
-            rows += _recall_rows(method, result, hidden_set, shares, n_hidden_found)
+            rows += _recall_rows(method, result, hidden_found, shares, hidden_value)
     report("done", time.perf_counter() - started)
     first = next(iter(results.values()))
     return Evaluation(
-        table=pd.DataFrame(rows, columns=COLUMNS),
+        table=pd.DataFrame(rows, columns=COLUMNS + ([VALUE_RECALL] if value_of is not None else [])),
         holdout=holdout,
         n_population=first.n_population,
         n_seed_ids=len(ids),
@@ -374,8 +384,8 @@ def _cutoff(share: float, n_population: int) -> int:
 
 
 # --------------------------------------------------------------------------- warehouse
-def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[object], timeout: float | None) -> tuple[int, int]:
-    """The population's size, and how many of the hidden ids it holds, in one statement."""
+def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[object], timeout: float | None) -> tuple[int, set[object]]:
+    """The population's size, and the hidden ids it holds."""
     d = warehouse.dialect
     population = model.population
     if isinstance(population, Long):
@@ -393,30 +403,35 @@ def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[objec
         relation = f"(SELECT DISTINCT v.{id_col} FROM {quoted} v) p"  # the ids its rows hold
     else:
         relation = f"{quoted} p"
+    n_population = warehouse.run_step("counting the population", f"SELECT COUNT(*) AS n_population FROM {relation}", timeout).iloc[0, 0]
     if len(hidden) <= d.max_inline_ids:
         literals = ", ".join(d.id_literal(v) for v in hidden)
-        sql = f"SELECT COUNT(*) AS n_population, SUM(CASE WHEN p.{id_col} IN ({literals}) THEN 1 ELSE 0 END) AS n_hidden FROM {relation}"
-        frame = warehouse.run_step("counting the population", sql, timeout)
+        sql = f"SELECT p.{id_col} AS hidden_id FROM {relation} WHERE p.{id_col} IN ({literals})"
+        frame = warehouse.run_step("finding the hidden ids", sql, timeout)
     else:
         with warehouse.temporary_ids(hidden) as name:
-            sql = (
-                f"SELECT COUNT(*) AS n_population, COUNT(h.seed_id) AS n_hidden FROM {relation} "
-                f"LEFT JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
-            )
-            frame = warehouse.run_step("counting the population", sql, timeout)
-    n_population, n_hidden = frame.iloc[0, 0], frame.iloc[0, 1]
-    return int(n_population), 0 if pd.isna(n_hidden) else int(n_hidden)
+            sql = f"SELECT p.{id_col} AS hidden_id FROM {relation} JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
+            frame = warehouse.run_step("finding the hidden ids", sql, timeout)
+    return int(n_population), {python_id(v) for v in frame.iloc[:, 0]}
 
 
 def _recall_rows(
-    method: str, result: LookalikeResult, hidden: set[object], shares: tuple[float, ...], n_hidden_found: int
+    method: str, result: LookalikeResult, hidden: set[object], shares: tuple[float, ...], hidden_value: dict[object, float] | None
 ) -> list[dict[str, Any]]:
+    """Recall and lift at each share (``hidden``: the hidden ids in the population), and
+    value recall when the hidden members have values."""
     ranked = [python_id(v) for v in result.audience.iloc[:, 0].tolist()]  # rank order
     found_by = np.cumsum([v in hidden for v in ranked]) if ranked else np.zeros(0, dtype=int)
+    if hidden_value is not None:
+        value_by = np.cumsum([hidden_value.get(v, 0.0) for v in ranked]) if ranked else np.zeros(0)
+        total_value = sum(hidden_value.values())
     rows = []
     for share in shares:
         top = min(_cutoff(share, result.n_population), len(ranked))
         found = int(found_by[top - 1]) if top else 0
-        recall = found / n_hidden_found
-        rows.append({"method": method, "share": share, "audience_size": top, "hidden_found": found, "recall": recall, "lift": recall / share})
+        recall = found / len(hidden)
+        row = {"method": method, "share": share, "audience_size": top, "hidden_found": found, "recall": recall, "lift": recall / share}
+        if hidden_value is not None:
+            row[VALUE_RECALL] = (float(value_by[top - 1]) if top else 0.0) / total_value if total_value > 0 else float("nan")
+        rows.append(row)
     return rows

@@ -40,7 +40,8 @@ SCHEMA: dict[tuple[str, str], tuple[str, tuple[type, ...], str]] = {
     ("seed", "table"): ("seed_table", (str,), "table of seed ids"),
     ("seed", "column"): ("seed_column", (str,), "its id column (default: id_column)"),
     ("seed", "query"): ("seed_query", (str,), "one SELECT of the seed ids"),
-    ("seed", "file"): ("seed_file", (str,), "one-column CSV of seed ids"),
+    ("seed", "file"): ("seed_file", (str,), "CSV of seed ids (a second column: their values)"),
+    ("seed", "value"): ("seed_value", (str,), "the table's or query's column of each member's value (a value-based seed)"),
     ("audience", "size"): ("size", (int, str), "how many customers to return: a count, or a share such as \"5%\""),
     ("audience", "exclude_seed"): ("exclude_seed", (bool,), "leave the seed's members out"),
     ("audience", "exclude_tables"): ("exclude_tables", (list,), "tables of ids to leave out (same id column)"),
@@ -300,10 +301,12 @@ def _seed(s: Mapping[str, Any]) -> Seed:
         what = "no seed" if not given else f"{len(given)} seeds ({', '.join(given)})"
         raise InputError(f"the job has {what}: give exactly one of --seed-file, --seed-table, --seed-query ([seed] file, table or query)")
     if s.get("seed_file") is not None:
+        if s.get("seed_value") is not None:
+            raise InputError("a seed file holds its values in a second column: leave out --seed-value ([seed] value)")
         return Seed.csv(s["seed_file"], id_column=s["id_column"])
     if s.get("seed_table") is not None:
-        return Seed.table(s["seed_table"], column=s.get("seed_column"))
-    return Seed.query(s["seed_query"])
+        return Seed.table(s["seed_table"], column=s.get("seed_column"), value=s.get("seed_value"))
+    return Seed.query(s["seed_query"], value=s.get("seed_value"))
 
 
 EXAMPLE = '''\
@@ -325,7 +328,8 @@ features = ["age000", "sex000", "cto015", "gpo015", "dsl015", "vpo015", "cto016"
 [seed]                             # exactly one of table, query, file
 query = "SELECT member_srl FROM population WHERE sex000 = 1 AND age000 BETWEEN 25 AND 39 AND gpo015 > 50000"
 # table = "mom_seed"
-# file = "seed.csv"                # one column headed by the id column's name
+# file = "seed.csv"                # one column headed by the id column's name (a second: values)
+# value = "spend"                  # with table or query: each member's value weighs it (value-based seed)
 
 [audience]
 size = 20000                       # or a share of the ranked population: "5%"

@@ -29,7 +29,7 @@ from .population import (
 )
 from .render import render
 from .seed import Seed, as_seed
-from .validate import filter_expression, single_select_column
+from .validate import filter_expression, query_id_column
 
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
@@ -53,7 +53,7 @@ def likelihood_ratios(row: Any, bins: int) -> tuple[list[float], float]:
         return math.log((q + 1) / (n_seed + cells)) - math.log((p + 1) / (n_profiled + cells))
 
     lrs = [ratio(row[f"q_{k}"], row[f"p_{k}"]) for k in range(bins)]
-    return lrs, ratio(n_seed - row["seed_count"], n_profiled - row["pop_count"])
+    return lrs, ratio(n_seed - row["seed_weight"], n_profiled - row["pop_count"])
 
 
 #: An audience size: a count of customers, or a share of the ranked population
@@ -105,6 +105,10 @@ class LookalikeResult:
     seconds: dict[str, float] = field(default_factory=dict)
     #: CSV (feature, category) naming the features' categories; None = the packaged one
     catalogue: str | None = None
+    #: a value-based seed's value column (``value`` for Python values) and total value over
+    #: the members found; None when every member counts once
+    seed_value: str | None = None
+    seed_value_total: float | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -360,7 +364,8 @@ class Lookalike:
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
-        features = profile.drop(columns=["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids"])
+        job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids", "n_bad_seed_values", "seed_value_total"]
+        features = profile.drop(columns=job_columns, errors="ignore")
         features["lookalike_mean"] = float("nan")
         with _ids_in_warehouse(warehouse, Seed.ids(audience[self.id_column].tolist())) as members:
             histograms = self._audience_histograms(run, d, job, members, selected, features)
@@ -377,6 +382,8 @@ class Lookalike:
             threshold=self.threshold,
             size=job["size"],
             seconds=seconds,
+            seed_value=job["seed"].get("value_name"),
+            seed_value_total=float(profile["seed_value_total"].iloc[0]) if "seed_value_total" in profile.columns else None,
         )
 
     def _inverse_covariance(
@@ -404,6 +411,7 @@ class Lookalike:
         """The histograms step: the audience's counts on the profile's bins, beside the
         population's and the seed's (from the profile), one row per selected feature and
         bin. Fills features["lookalike_mean"]."""
+        weighted = bool(job["seed"]["value"])  # the job's seed: its histogram counts are weighted
         job = {**job, "seed": self._seed_context(d, members, None), "seed_note": f"the audience ({_seed_note(members, members, '')}) in seed_ids; the job's seed: {job['seed_note']}"}
         computes = _computes("histograms", job)
         for f in selected:
@@ -435,7 +443,9 @@ class Lookalike:
                 table.append(
                     {
                         "feature": f["name"], "bin": k, "bin_lo": edges[k], "bin_hi": edges[k + 1],
-                        "population": int(profile_row[f"p_{k}"]), "seed": int(profile_row[f"q_{k}"]), "lookalike": counts[f["idx"]][k],
+                        "population": int(profile_row[f"p_{k}"]), "lookalike": counts[f["idx"]][k],
+                        # a value-based seed's counts are weighted: members in value terms
+                        "seed": float(profile_row[f"q_{k}"]) if weighted else int(profile_row[f"q_{k}"]),
                     }
                 )
         return pd.DataFrame(table, columns=["feature", "bin", "bin_lo", "bin_hi", "population", "seed", "lookalike"])
@@ -624,24 +634,40 @@ class Lookalike:
         given = seed_as_given or seed
         if given.kind == "ids" and id_column is not None:
             check_id_kind(f"the {role}'s ids", "text" if isinstance(given.values[0], str) else "number", id_column)
+        # an exclusion's values (a two-column file) mean nothing: only its ids are read
+        value_column = seed.value_column if role == "seed" else None
+        valued = {"value_name": given.value_column or "value"} if role == "seed" and seed.weighted else {}
+        if seed.kind == "ids" and valued:
+            rows = [[d.id_literal(v), d.float_literal(a)] for v, a in zip(seed.values, seed.member_values or ())]
+            return {"kind": "ids", "rows": rows, "value": True, **valued}
         if seed.kind == "ids":
-            return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values]}
+            return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values], "value": None}
         if seed.kind == "table":
             column = self.id_column if seed.column is None else seed.column
             if warehouse is not None:
                 columns = {c.name: c for c in warehouse.columns(seed.table_name)}
-                if column not in columns:
-                    raise InputError(
-                        f"{role} table {d.quote_table(seed.table_name)} has no column {column!r}: "
-                        f"name its id column among {', '.join(sorted(columns))}"
-                    )
+                for kind, name in (("id", column), ("value", value_column)):
+                    if name is not None and name not in columns:
+                        raise InputError(
+                            f"{role} table {d.quote_table(seed.table_name)} has no column {name!r}: "
+                            f"name its {kind} column among {', '.join(sorted(columns))}"
+                        )
                 if id_column is not None and given.kind == "table":
                     check_id_kind(f"{role} table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
-            return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column)}
-        column = single_select_column(seed.sql or "", d, role=role)
+                if value_column is not None:
+                    _check_value_column(f"{role} table {d.quote_table(seed.table_name)}'s value column", columns[value_column])
+            value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
+            return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column), **value}
+        column = query_id_column(seed.sql or "", d, role=role, value_column=value_column)
         if warehouse is not None and id_column is not None:
-            check_id_kind(f"the {role} query's column", warehouse.query_columns(seed.sql or "")[0].kind, id_column)
-        return {"kind": "query", "query": seed.sql, "column": d.quote(column)}
+            # the engine's names (PostgreSQL lower-cases unquoted ones) in the query's order
+            selected = warehouse.query_columns(seed.sql or "")
+            id_found, value_found = (selected[0], None) if value_column is None else _id_and_value(selected, value_column)
+            check_id_kind(f"the {role} query's column", id_found.kind, id_column)
+            if value_found is not None:
+                _check_value_column(f"the {role} query's value column", value_found)
+        value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
+        return {"kind": "query", "query": seed.sql, "column": d.quote(column), **value}
 
     def _filter_context(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
         """The population filter as it goes into the SQL, once validated: one boolean
@@ -667,8 +693,8 @@ def _ids_in_warehouse(warehouse: Warehouse, seed: Seed) -> Iterator[Seed]:
     """The seed as the SQL reads it: a long list of Python ids goes into a session-scoped
     temporary table (dropped afterwards) rather than one huge IN list."""
     if seed.kind == "ids" and len(seed.values) > warehouse.dialect.max_inline_ids:
-        with warehouse.temporary_ids(seed.values) as table:
-            yield Seed.table(table, column="seed_id")
+        with warehouse.temporary_ids(seed.values, seed.member_values) as table:
+            yield Seed.table(table, column="seed_id", value="seed_value" if seed.weighted else None)
     else:
         yield seed
 
@@ -725,11 +751,12 @@ def _seed_note(seed: Seed, given: Seed, id_column: str) -> str:
     (check_identifier); a query can, so it is collapsed to one line and cut."""
     if given.kind == "ids":
         where = "inlined" if seed.kind == "ids" else "in the temporary table " + ".".join(split_table_name(seed.table_name or ""))
-        return f"{len(given.values)} ids, {where}"
+        return f"{len(given.values)} ids{' with values' if given.weighted else ''}, {where}"
+    valued = f", value {seed.value_column}" if seed.value_column else ""
     if seed.kind == "table":
-        return f"table {'.'.join(split_table_name(seed.table_name or ''))}, column {seed.column or id_column}"
+        return f"table {'.'.join(split_table_name(seed.table_name or ''))}, column {seed.column or id_column}{valued}"
     query = " ".join((seed.sql or "").split())
-    return "query: " + (query if len(query) <= 60 else query[:60].rstrip() + " ...")
+    return "query: " + (query if len(query) <= 60 else query[:60].rstrip() + " ...") + valued
 
 
 def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None) -> str:
@@ -771,12 +798,12 @@ def _sample_context(sample: float | None) -> dict[str, Any]:
 
 def _group_size(d: Dialect, bins: int) -> int:
     """Features per group, so that no SELECT or join of the profile exceeds the dialect's
-    column limit: the widest, the unpivot's join, holds 2 x bins + 8 columns per feature
-    (population and seed histograms, range, width, count, mean, std, seed count and
-    persona)."""
+    column limit: the widest, the unpivot's join, holds 2 x bins + 10 columns per feature
+    (population and seed histograms; range, width, count, mean, std; the seed's count,
+    weighted count, mean and mean deviation; one spare) and up to 12 carried columns."""
     if d.max_columns is None:
         return 10**9
-    size = (d.max_columns - 8) // (2 * bins + 8)
+    size = (d.max_columns - 12) // (2 * bins + 10)
     if size < 1:
         raise InputError(f"{bins} bins do not fit in the {d.max_columns} columns a {d.name} query may hold: use fewer bins")
     return size
@@ -785,14 +812,18 @@ def _group_size(d: Dialect, bins: int) -> int:
 def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     profile = profile.copy()
     profile.columns = [c.lower() for c in profile.columns]
-    for column in ("js_divergence", "weight", "lo", "hi", "mean", "std", "persona", "seed_mean"):
-        profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
+    weighted = "seed_value_total" in profile.columns  # a value-based seed: its counts are weighted
     counts = [c for c in profile.columns if c[:2] in ("p_", "q_") and c[2:].isdigit()]  # histogram bins
+    seed_counts = [c for c in counts if c.startswith("q_")] + ["seed_weight"]
+    floats = ["js_divergence", "weight", "lo", "hi", "mean", "std", "persona", "seed_mean"]
+    for column in floats + (seed_counts + ["seed_value_total"] if weighted else []):
+        profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
     # DuckDB's count_if is NULL, not 0, when every value is NULL (a feature NULL for the
     # whole seed); the JS step treats both alike, the histograms need the 0.
     profile[counts] = profile[counts].fillna(0)
-    integers = ("idx", "js_rank", "pop_count", "seed_count", "n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "non_finite")
-    for column in (*integers, "n_profiled", "n_seed_found", "n_seed_ids", *counts):
+    integers = ["idx", "js_rank", "pop_count", "seed_count", "n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "non_finite"]
+    integers += ["n_profiled", "n_seed_found", "n_seed_ids"] + (["n_bad_seed_values"] if weighted else [])
+    for column in integers + [c for c in counts + ["seed_weight"] if not (weighted and c in seed_counts)]:
         profile[column] = pd.to_numeric(profile[column]).astype("int64")
     return profile.sort_values("idx").reset_index(drop=True)
 
@@ -802,7 +833,8 @@ _REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long tabl
 
 def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
     """What the one statement's `checks` guard stops on, checked in Python with the
-    feature named: an empty population, NULL or repeated ids, non-finite values."""
+    feature named: an empty population, NULL or repeated ids, a value-based seed's bad
+    values, non-finite values."""
     first = profile.iloc[0]
     where = job["population_label"]
     id_name = job["id_col"]
@@ -818,6 +850,15 @@ def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
         )
     if profile["repeated_pairs"].max() > 0:
         raise InputError(f"{_REPEATED_PAIRS} ({where})")
+    if "n_bad_seed_values" in profile.columns:  # a value-based seed (a NaN value makes every seed mean NaN)
+        seed = job["seed"]
+        if first["n_bad_seed_values"] > 0:
+            raise InputError(
+                f"{first['n_bad_seed_values']:,} seed ids have a value {seed['value_name']!r} that is NULL, negative or not finite: "
+                "give every member a value of 0 or more"
+            )
+        if first["n_seed_found"] > 0 and not first["seed_value_total"] > 0:
+            raise InputError(f"the values {seed['value_name']!r} of the seed members found add up to 0: give some members a value above 0")
     bad = profile.loc[profile["non_finite"] > 0, "feature"]  # flagged in SQL, where NaN and NULL differ
     if len(bad):
         names = ", ".join(repr(name) for name in bad.head(5))
@@ -839,6 +880,19 @@ def check_id_kind(what: str, kind: str, id_column: Column) -> None:
 def _count(value: object) -> int:
     """A bin count from the warehouse; NULL (DuckDB's count_if over only NULLs) is 0."""
     return 0 if pd.isna(value) else int(value)  # type: ignore[arg-type]
+
+
+def _id_and_value(selected: list[Column], value_name: str) -> tuple[Column, Column]:
+    """A two-column seed query's id and value columns, as the engine describes them."""
+    by_name = {c.name.lower(): c for c in selected}
+    value = by_name.get(value_name.lower(), selected[1])
+    return next(c for c in selected if c is not value), value
+
+
+def _check_value_column(what: str, column: Column) -> None:
+    """A value-based seed's values must be numbers."""
+    if column.kind != "number" and column.kind != "other":
+        raise InputError(f"{what} {column.name!r} is {column.type_name}, not a number: cast it to a number in the query or a view")
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:

@@ -31,6 +31,12 @@ population count, duplicates count once), an audience size ``n``,
    seed members included unless ``exclude_seed``; all candidates when ``n``
    exceeds their number.
 
+Value-based seed (``seed_ids`` a mapping id -> value >= 0): member ``i`` with
+value ``v_i`` weighs ``w_i = v_i * n / V`` (``n`` members found, ``V`` their
+total value; 1 on average).  ``q`` counts weights instead of members, the
+persona is the weighted mean of ``z``, the likelihood's seed counts are
+weighted; ``min_count`` still counts members.
+
 Sampling (``sample``): the population's side of steps 1 and 5 (range,
 histogram ``p``, mean and std) may be computed on a deterministic sample of
 customers, keyed by ``md5(str(id))`` as lower-case hex: an int ``n`` keeps the
@@ -44,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -76,14 +82,17 @@ class ReferenceResult:
     n_profiled: int  # customers on the population side of the profile (see ``sample``)
 
 
-def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
-    """Counts per bin of the non-NaN ``values`` over ``[lo, hi]`` with ``bins`` bins.
+def histogram_counts(values, lo: float, hi: float, bins: int, weights=None) -> np.ndarray:
+    """Counts per bin of the non-NaN ``values`` over ``[lo, hi]`` with ``bins`` bins
+    (with ``weights``, one per value, the sum of the weights per bin).
 
     ``bin(x) = min(floor((x - lo) / (hi - lo) * bins), bins - 1)``, clipped to
     ``[0, bins - 1]``, computed in exactly that order of float operations.
     Degenerate range (``hi == lo``): every value goes to bin 0.
     """
     x = np.asarray(values, dtype="float64")
+    if weights is not None:
+        weights = np.asarray(weights, dtype="float64")[~np.isnan(x)]
     x = x[~np.isnan(x)]  # NULLs do not take part in histograms
     if hi == lo:
         idx = np.zeros(x.shape, dtype=np.int64)
@@ -91,7 +100,7 @@ def histogram_counts(values, lo: float, hi: float, bins: int) -> np.ndarray:
         idx = np.floor((x - lo) / (hi - lo) * bins)
         idx = np.minimum(idx, bins - 1)  # x == hi lands in the last bin
         idx = np.clip(idx, 0, bins - 1).astype(np.int64)
-    return np.bincount(idx, minlength=bins)
+    return np.bincount(idx, weights=weights, minlength=bins)
 
 
 def bin_index(values, lo: float, hi: float, bins: int, null_bin: int) -> np.ndarray:
@@ -182,6 +191,7 @@ def reference_lookalike(
     method: str = "euclidean",
 ) -> ReferenceResult:
     """Compute a lookalike audience of ``size`` customers (see module docstring).
+    ``seed_ids`` is the seed's ids, or a mapping id -> value for a value-based seed.
 
     Audience controls: ``exclude`` ids never enter the audience (as the seed with
     ``exclude_seed``); ``rank_mask`` (a boolean per population row, the population
@@ -220,6 +230,15 @@ def reference_lookalike(
     n_seed_found = int(pd.unique(ids[is_seed]).size)
     if n_seed_found == 0:
         raise ValueError("No seed id was found in the population")
+    # each member's weight: 1, or its value * members / total value (value-based)
+    member_weight = np.ones(int(is_seed.sum()))
+    if isinstance(seed_ids, Mapping):
+        values = np.array([float(seed_ids[i]) for i in ids[is_seed]])
+        if not (np.isfinite(values) & (values >= 0)).all():
+            raise ValueError("a seed member's value is negative or not finite")
+        if not values.sum() > 0:
+            raise ValueError("the seed members' values add up to 0")
+        member_weight = values * n_seed_found / values.sum()
     profiled = sample_mask(ids, sample)  # the population side of the profile
 
     # ---- steps 1, 2 and 5: per-feature statistics ------------------------
@@ -230,7 +249,7 @@ def reference_lookalike(
         x = x_all[profiled]
         nonnull = ~np.isnan(x)
         seed_x = x_all[is_seed]
-        seed_count = int((~np.isnan(seed_x)).sum())
+        seed_count = int((~np.isnan(seed_x)).sum())  # members, for min_count
 
         if nonnull.any():
             lo, hi = float(x[nonnull].min()), float(x[nonnull].max())
@@ -248,7 +267,7 @@ def reference_lookalike(
             js = 0.0
         else:
             p_counts = histogram_counts(x, lo, hi, bins)
-            q_counts = histogram_counts(seed_x, lo, hi, bins)
+            q_counts = histogram_counts(seed_x, lo, hi, bins, member_weight)
             js = js_divergence_base2(p_counts, q_counts)
         with np.errstate(divide="ignore", invalid="ignore"):
             z_by_feature[f] = (np.nan_to_num(x_all, nan=0.0) - mean) / std
@@ -281,7 +300,7 @@ def reference_lookalike(
     weight = {f: js_of[f] / js_total for f in selected}
 
     # ---- step 6: persona = mean z over the seed members ------------------
-    persona = {f: float(z_by_feature[f][is_seed].mean()) for f in selected}
+    persona = {f: float(np.average(z_by_feature[f][is_seed], weights=member_weight)) for f in selected}
 
     # ---- step 7: weighted Euclidean distance to the persona --------------
     if method == "likelihood":
@@ -295,14 +314,14 @@ def reference_lookalike(
             r = next(row for row in rows if row["feature"] == f)
             x_all = _as_float(population[f])
             p_counts = histogram_counts(x_all[profiled], r["lo"], r["hi"], bins)
-            q_counts = histogram_counts(x_all[is_seed], r["lo"], r["hi"], bins)
+            q_counts = histogram_counts(x_all[is_seed], r["lo"], r["hi"], bins, member_weight)
             p_null = n_profiled_all - int(p_counts.sum())
-            q_null = n_seed_found - int(q_counts.sum())
+            q_null = n_seed_found - float(q_counts.sum())
 
-            def ratio(q: int, p: int) -> float:
+            def ratio(q: float, p: int) -> float:
                 return math.log((q + 1) / (n_seed_found + cells)) - math.log((p + 1) / (n_profiled_all + cells))
 
-            lr = np.array([ratio(int(q), int(p)) for p, q in zip(p_counts, q_counts)] + [ratio(q_null, p_null)])
+            lr = np.array([ratio(float(q), int(p)) for p, q in zip(p_counts, q_counts)] + [ratio(q_null, p_null)])
             score += weight[f] * lr[bin_index(x_all, r["lo"], r["hi"], bins, null_bin=bins)]
         distance = -score
     elif method == "mahalanobis":

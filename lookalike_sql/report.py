@@ -78,7 +78,8 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
     columns = max(1, min(columns, n))
     rows = math.ceil(n / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
-    sides = (("population", "population", "#9e9e9e"), ("seed", "source", "#d62728"), ("lookalike", "lookalike", "#1f77b4"))
+    source = "source" if result.seed_value is None else f"source (by {result.seed_value})"
+    sides = (("population", "population", "#9e9e9e"), ("seed", source, "#d62728"), ("lookalike", "lookalike", "#1f77b4"))
     for axis, feature in zip(axes.flat, top.itertuples()):
         bins = result.histograms[result.histograms["feature"] == feature.feature].sort_values("bin")
         centers = (bins["bin_lo"] + bins["bin_hi"]) / 2
@@ -118,7 +119,8 @@ def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> N
         "",
         f"- population: {result.n_population:,} customers"
         + ("" if result.n_profiled == result.n_population else f" (profiled on a sample of {result.n_profiled:,})"),
-        f"- seed: {result.n_seed_ids:,} ids, {result.n_seed_found:,} found in the population, {missing:,} not found",
+        f"- seed: {result.n_seed_ids:,} ids, {result.n_seed_found:,} found in the population, {missing:,} not found"
+        + value_note(result),
         f"- lookalike: {len(result.audience):,} customers",
         "",
         "## Warnings",
@@ -138,6 +140,13 @@ def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> N
         lines += ["## Histograms", "", f"![population, source and lookalike per top feature]({picture.name})", ""]
     lines += ["Before using the audience, check that the top features, their weights and the histograms make sense.", ""]
     write_text(path, "\n".join(lines))
+
+
+def value_note(result: LookalikeResult) -> str:
+    """How a value-based seed is weighted, for the sizes line; empty otherwise."""
+    if result.seed_value is None:
+        return ""
+    return f"; weighted by {result.seed_value!r} (total {_number(result.seed_value_total or 0.0)} over the members found)"
 
 
 def _number(value: float) -> str:

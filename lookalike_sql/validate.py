@@ -37,9 +37,9 @@ def parse_one_statement(sql: str, dialect: str | Dialect) -> exp.Expression:
     return statements[0]
 
 
-def single_select_column(query: str, dialect: str | Dialect, role: str = "seed") -> str:
-    """The output column name of a user query that must be ONE read-only SELECT of ONE
-    column: no second statement, no DDL/DML anywhere in it (a data-modifying CTE, SELECT
+def query_id_column(query: str, dialect: str | Dialect, role: str = "seed", value_column: str | None = None) -> str:
+    """The id column's name in a user query that must be ONE read-only SELECT of ONE
+    column (with ``value_column``, of two: the ids and the values): no second statement, no DDL/DML anywhere in it (a data-modifying CTE, SELECT
     INTO), no row locks, no state-changing function, and nothing that escapes the
     parentheses it is placed in."""
     d = get_dialect(dialect)
@@ -66,12 +66,19 @@ def single_select_column(query: str, dialect: str | Dialect, role: str = "seed")
             if name in STATE_CHANGING_FUNCTIONS:
                 raise InputError(f"the {role} query calls {name}(), which changes state: a {role} query may only read")
     names = tree.named_selects
-    if len(tree.selects) != 1 or len(names) != 1 or names[0] in ("", "*"):
+    wanted = 1 if value_column is None else 2
+    if len(tree.selects) != wanted or len(names) != wanted or any(name in ("", "*") for name in names):
+        if value_column is None:
+            raise InputError(f"the {role} query must select exactly one named column (the ids), e.g. SELECT member_srl FROM ...")
         raise InputError(
-            f"the {role} query must select exactly one named column (the ids), e.g. SELECT member_srl FROM ..."
+            f"the {role} query must select exactly two named columns, the ids and {value_column!r}, e.g. SELECT member_srl, {value_column} FROM ..."
         )
     _check_embeds(query, tree, d, role)
-    return names[0]
+    if value_column is None:
+        return names[0]
+    if value_column not in names or names[0] == names[1]:
+        raise InputError(f"the {role} query selects {names[0]!r} and {names[1]!r}: one of them must be the value column {value_column!r}")
+    return names[1 - names.index(value_column)]
 
 
 def _check_embeds(query: str, tree: exp.Expression, d: Dialect, role: str) -> None:

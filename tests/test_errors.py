@@ -99,8 +99,8 @@ def test_seed_csv(tmp_path):
     good.write_text("member_srl\n3\n1\n3\n\n2\n")
     assert Seed.csv(good).values == (3, 1, 2)
     wide = tmp_path / "wide.csv"
-    wide.write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="has 2 columns: it must have exactly one"):
+    wide.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(InputError, match="has 3 columns: give the ids, headed by the id column's name, and optionally a second column of values"):
         Seed.csv(wide)
     with pytest.raises(InputError, match="does not exist"):
         Seed.csv(tmp_path / "missing.csv")

@@ -168,6 +168,7 @@ profile AS (
     unnest([sh.sd_1, sh.sd_2, sh.sd_3]) AS std,
     unnest([st.n_1, st.n_2, st.n_3]) AS pop_count,
     unnest([ss.sn_1, ss.sn_2, ss.sn_3]) AS seed_count,
+    unnest([ss.sn_1, ss.sn_2, ss.sn_3]) AS seed_weight,
     unnest([ss.sm_1, ss.sm_2, ss.sm_3]) AS seed_mean,
     unnest([ss.sdev_1, ss.sdev_2, ss.sdev_3]) AS seed_dev,
     unnest([sh.p_1_0, sh.p_2_0, sh.p_3_0]) AS p_0,
@@ -197,34 +198,35 @@ shares AS (
   SELECT
     pr.*,
     CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
-    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_0,
+    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_0,
     CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_1,
-    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_1,
+    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_1,
     CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_2,
-    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_2,
+    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_2,
     CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_3,
-    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_3,
+    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_3,
     CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_4,
-    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_4,
+    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_4,
     CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_5,
-    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_5,
+    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_5,
     CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_6,
-    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_6,
+    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_6,
     CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_7,
-    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_7,
+    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_7,
     CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_8,
-    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_8,
+    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_8,
     CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_9,
-    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_9
+    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_9
   FROM profile pr
 ),
 divergence AS (
   -- stage: select, Jensen-Shannon divergence in base 2 per feature
-  -- (0 for a constant feature, a zero standard deviation (it underflowed) or too few seed values)
+  -- (0 for a constant feature, a zero standard deviation (it underflowed), too few seed values or
+  -- seed values worth 0 in all)
   SELECT
     sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
     sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
-    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_mean,
+    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_weight, sh.seed_mean,
     sh.p_0, sh.q_0,
     sh.p_1, sh.q_1,
     sh.p_2, sh.q_2,
@@ -237,7 +239,7 @@ divergence AS (
     sh.p_9, sh.q_9,
     sh.seed_dev / NULLIF(sh.std, 0) AS persona,
     CASE WHEN (sh.lo > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.lo < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean < -CAST(1.7976931348623157e+308 AS DOUBLE)) THEN 1 ELSE 0 END AS non_finite,
-    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 AND sh.seed_weight > 0 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
 ranked AS (

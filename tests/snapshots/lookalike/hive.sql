@@ -158,49 +158,50 @@ seed_stats_1 AS (
 profile AS (
   -- stage: profile, one row per feature (the wide one-row results, unpivoted)
   SELECT
-    u.idx, u.name_order, u.feature, one_row.n_population, one_row.n_null_ids, one_row.n_duplicate_ids, one_row.repeated_pairs, one_row.n_profiled, one_row.n_seed_found, one_row.n_seed_ids, u.lo, u.hi, u.mean, u.std, u.pop_count, u.seed_count, u.seed_mean, u.seed_dev, u.p_0, u.q_0, u.p_1, u.q_1, u.p_2, u.q_2, u.p_3, u.q_3, u.p_4, u.q_4, u.p_5, u.q_5, u.p_6, u.q_6, u.p_7, u.q_7, u.p_8, u.q_8, u.p_9, u.q_9
+    u.idx, u.name_order, u.feature, one_row.n_population, one_row.n_null_ids, one_row.n_duplicate_ids, one_row.repeated_pairs, one_row.n_profiled, one_row.n_seed_found, one_row.n_seed_ids, u.lo, u.hi, u.mean, u.std, u.pop_count, u.seed_count, u.seed_weight, u.seed_mean, u.seed_dev, u.p_0, u.q_0, u.p_1, u.q_1, u.p_2, u.q_2, u.p_3, u.q_3, u.p_4, u.q_4, u.p_5, u.q_5, u.p_6, u.q_6, u.p_7, u.q_7, u.p_8, u.q_8, u.p_9, u.q_9
   FROM (
     SELECT * FROM seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
   ) one_row
   LATERAL VIEW stack(3,
-    1, 1, 'age000', one_row.lo_1, one_row.hi_1, one_row.mu_1, one_row.sd_1, one_row.n_1, one_row.sn_1, one_row.sm_1, one_row.sdev_1, one_row.p_1_0, one_row.q_1_0, one_row.p_1_1, one_row.q_1_1, one_row.p_1_2, one_row.q_1_2, one_row.p_1_3, one_row.q_1_3, one_row.p_1_4, one_row.q_1_4, one_row.p_1_5, one_row.q_1_5, one_row.p_1_6, one_row.q_1_6, one_row.p_1_7, one_row.q_1_7, one_row.p_1_8, one_row.q_1_8, one_row.p_1_9, one_row.q_1_9,
-    2, 3, 'sex000', one_row.lo_2, one_row.hi_2, one_row.mu_2, one_row.sd_2, one_row.n_2, one_row.sn_2, one_row.sm_2, one_row.sdev_2, one_row.p_2_0, one_row.q_2_0, one_row.p_2_1, one_row.q_2_1, one_row.p_2_2, one_row.q_2_2, one_row.p_2_3, one_row.q_2_3, one_row.p_2_4, one_row.q_2_4, one_row.p_2_5, one_row.q_2_5, one_row.p_2_6, one_row.q_2_6, one_row.p_2_7, one_row.q_2_7, one_row.p_2_8, one_row.q_2_8, one_row.p_2_9, one_row.q_2_9,
-    3, 2, 'gpo015', one_row.lo_3, one_row.hi_3, one_row.mu_3, one_row.sd_3, one_row.n_3, one_row.sn_3, one_row.sm_3, one_row.sdev_3, one_row.p_3_0, one_row.q_3_0, one_row.p_3_1, one_row.q_3_1, one_row.p_3_2, one_row.q_3_2, one_row.p_3_3, one_row.q_3_3, one_row.p_3_4, one_row.q_3_4, one_row.p_3_5, one_row.q_3_5, one_row.p_3_6, one_row.q_3_6, one_row.p_3_7, one_row.q_3_7, one_row.p_3_8, one_row.q_3_8, one_row.p_3_9, one_row.q_3_9
-  ) u AS idx, name_order, feature, lo, hi, mean, std, pop_count, seed_count, seed_mean, seed_dev, p_0, q_0, p_1, q_1, p_2, q_2, p_3, q_3, p_4, q_4, p_5, q_5, p_6, q_6, p_7, q_7, p_8, q_8, p_9, q_9
+    1, 1, 'age000', one_row.lo_1, one_row.hi_1, one_row.mu_1, one_row.sd_1, one_row.n_1, one_row.sn_1, one_row.sn_1, one_row.sm_1, one_row.sdev_1, one_row.p_1_0, one_row.q_1_0, one_row.p_1_1, one_row.q_1_1, one_row.p_1_2, one_row.q_1_2, one_row.p_1_3, one_row.q_1_3, one_row.p_1_4, one_row.q_1_4, one_row.p_1_5, one_row.q_1_5, one_row.p_1_6, one_row.q_1_6, one_row.p_1_7, one_row.q_1_7, one_row.p_1_8, one_row.q_1_8, one_row.p_1_9, one_row.q_1_9,
+    2, 3, 'sex000', one_row.lo_2, one_row.hi_2, one_row.mu_2, one_row.sd_2, one_row.n_2, one_row.sn_2, one_row.sn_2, one_row.sm_2, one_row.sdev_2, one_row.p_2_0, one_row.q_2_0, one_row.p_2_1, one_row.q_2_1, one_row.p_2_2, one_row.q_2_2, one_row.p_2_3, one_row.q_2_3, one_row.p_2_4, one_row.q_2_4, one_row.p_2_5, one_row.q_2_5, one_row.p_2_6, one_row.q_2_6, one_row.p_2_7, one_row.q_2_7, one_row.p_2_8, one_row.q_2_8, one_row.p_2_9, one_row.q_2_9,
+    3, 2, 'gpo015', one_row.lo_3, one_row.hi_3, one_row.mu_3, one_row.sd_3, one_row.n_3, one_row.sn_3, one_row.sn_3, one_row.sm_3, one_row.sdev_3, one_row.p_3_0, one_row.q_3_0, one_row.p_3_1, one_row.q_3_1, one_row.p_3_2, one_row.q_3_2, one_row.p_3_3, one_row.q_3_3, one_row.p_3_4, one_row.q_3_4, one_row.p_3_5, one_row.q_3_5, one_row.p_3_6, one_row.q_3_6, one_row.p_3_7, one_row.q_3_7, one_row.p_3_8, one_row.q_3_8, one_row.p_3_9, one_row.q_3_9
+  ) u AS idx, name_order, feature, lo, hi, mean, std, pop_count, seed_count, seed_weight, seed_mean, seed_dev, p_0, q_0, p_1, q_1, p_2, q_2, p_3, q_3, p_4, q_4, p_5, q_5, p_6, q_6, p_7, q_7, p_8, q_8, p_9, q_9
 ),
 shares AS (
   -- stage: select, each bin's share of the population (p) and of the seed (q)
   SELECT
     pr.*,
     CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
-    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_0,
+    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_0,
     CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_1,
-    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_1,
+    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_1,
     CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_2,
-    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_2,
+    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_2,
     CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_3,
-    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_3,
+    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_3,
     CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_4,
-    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_4,
+    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_4,
     CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_5,
-    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_5,
+    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_5,
     CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_6,
-    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_6,
+    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_6,
     CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_7,
-    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_7,
+    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_7,
     CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_8,
-    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_8,
+    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_8,
     CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_9,
-    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_count, 0) AS qq_9
+    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_9
   FROM profile pr
 ),
 divergence AS (
   -- stage: select, Jensen-Shannon divergence in base 2 per feature
-  -- (0 for a constant feature, a zero standard deviation (it underflowed) or too few seed values)
+  -- (0 for a constant feature, a zero standard deviation (it underflowed), too few seed values or
+  -- seed values worth 0 in all)
   SELECT
     sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
     sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
-    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_mean,
+    sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_weight, sh.seed_mean,
     sh.p_0, sh.q_0,
     sh.p_1, sh.q_1,
     sh.p_2, sh.q_2,
@@ -213,7 +214,7 @@ divergence AS (
     sh.p_9, sh.q_9,
     sh.seed_dev / NULLIF(sh.std, 0) AS persona,
     CASE WHEN (sh.lo > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.lo < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean < -CAST(1.7976931348623157e+308 AS DOUBLE)) THEN 1 ELSE 0 END AS non_finite,
-    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 AND sh.seed_weight > 0 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
 ranked AS (

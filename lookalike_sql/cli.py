@@ -240,8 +240,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     if job.url is None:
         raise InputError("evaluate needs where to run: give --url (or [run] url in the job file)")
     methods = args.methods or job.settings.get("method") or "euclidean"
-    if any(getattr(job, name, None) for name in ("exclude", "population_filter")):
-        print("note: evaluate ranks everyone but the training seed: the job's exclusions and filter are not applied", file=sys.stderr)
     started = time.perf_counter()
     progress = _Progress(started)
 
@@ -258,7 +256,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         evaluation = evaluate(
             job.model_for(connection), connection, job.seed, holdout=holdout, shares=shares, methods=methods,
-            progress=say, timeout=args.timeout if args.timeout is not None else job.timeout,
+            exclude=job.exclude, population_filter=job.population_filter, progress=say, timeout=args.timeout if args.timeout is not None else job.timeout,
         )
         written = write_evaluation(args.out, evaluation) if args.out is not None else {}
     finally:

@@ -18,7 +18,9 @@ population once with them excluded (``exclude_seed=True``), and
 - lift at x = recall / x: how many times better than picking customers at random;
 - for a value-based seed, value recall at x = the hidden members' value among the first
   ceil(x * population) ranked ids / the hidden members' value in the population: how
-  much of the seed's worth the audience finds. The training seed keeps its values.
+  much of the seed's worth the audience finds. The training seed keeps its values, and
+  each method also runs with every member counted once ("<method> (unweighted)"), so
+  that the table shows what the values add.
 
 Scoring methods plug in by name: a method is available when the job files know it
 (``job.METHODS``) and the model can run it (today only ``"euclidean"``, the seed's
@@ -59,8 +61,9 @@ FEW_HIDDEN = 100
 Progress = Callable[[str, float], None]
 
 COLUMNS = ["method", "share", "audience_size", "hidden_found", "recall", "lift"]
-#: The column a value-based seed adds.
+#: The column a value-based seed adds, and the label of a method's run without the values.
 VALUE_RECALL = "value_recall"
+UNWEIGHTED = " (unweighted)"
 
 
 @dataclass
@@ -69,12 +72,15 @@ class Evaluation:
 
     table: pd.DataFrame  # method, share, audience_size, hidden_found, recall, lift (and value_recall)
     holdout: float  # the share of the seed hidden
-    n_population: int
+    n_population: int  # the ranked population (the customers the job's filter keeps): the shares are of it
     n_seed_ids: int  # the seed's distinct non-NULL ids
     n_training: int  # ids kept to build the audience (the training seed)
     n_training_found: int  # of them, in the population
     n_hidden: int  # ids hidden
-    n_hidden_found: int  # of them, in the population: recall's denominator
+    n_hidden_found: int  # of them, in the ranked population and not excluded: recall's denominator
+    #: hidden ids in the population that the job's filter or exclusions keep out of the
+    #: ranking, so out of recall too
+    n_hidden_out: int = 0
     results: dict[str, LookalikeResult] = field(default_factory=dict)  # each method's run
     seconds: dict[str, float] = field(default_factory=dict)  # seed, population, each method
 
@@ -86,7 +92,12 @@ class Evaluation:
     def warnings(self) -> list[str]:
         """What limits the figures, each with what to do."""
         notes = []
-        missing = self.n_hidden - self.n_hidden_found
+        missing = self.n_hidden - self.n_hidden_found - self.n_hidden_out
+        if self.n_hidden_out:
+            notes.append(
+                f"{self.n_hidden_out:,} of the {self.n_hidden:,} hidden ids are outside the ranked audience (the job's filter "
+                "or exclusions) and were left out of recall"
+            )
         if missing:
             notes.append(
                 f"{missing:,} of the {self.n_hidden:,} hidden ids are not in the population and were left out of recall: "
@@ -153,30 +164,38 @@ class Evaluation:
             raise InputError("plotting needs matplotlib: pip install 'lookalike-sql[plot]'") from exc
 
         path = Path(path)
-        figure, axis = plt.subplots(figsize=(6.4, 4.6))
+        # recall; and, for a value-based seed, value recall beside it
+        panels = [("recall", "recall: hidden seed members found")]
+        if VALUE_RECALL in self.table.columns:
+            panels.append((VALUE_RECALL, "value recall: the hidden members' value found"))
+        figure, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
         top = float(self.table["share"].max())
-        axis.plot([0, top], [0, top], linestyle="--", color="#9e9e9e", label="random (recall = share)")
-        for method in self.methods:
-            rows = self.table[self.table["method"] == method].sort_values("share")
-            shares = [0.0, *rows["share"]]
-            recalls = [0.0, *rows["recall"]]
-            (line,) = axis.plot(shares, recalls, marker="o", linewidth=1.8, label=method)
-            for r in rows.itertuples(index=False):
-                axis.annotate(f"x{r.lift:.1f}", (r.share, r.recall), textcoords="offset points", xytext=(4, -11),
-                              fontsize=7, color=line.get_color())
-        axis.set_xlim(0, top * 1.1)  # room for the last point's label
-        axis.set_ylim(0, 1.02)
-        axis.xaxis.set_major_formatter(PercentFormatter(1.0))
-        axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-        axis.set_xlabel("top share of the population (audience size)")
-        axis.set_ylabel("recall: hidden seed members found")
-        axis.set_title(
-            f"Hidden seed members found (lift over random marked)\n{_percent(self.holdout)} of the seed hidden: "
+        for axis, (column, label) in zip(axes.flat, panels):
+            axis.plot([0, top], [0, top], linestyle="--", color="#9e9e9e", label="random (recall = share)")
+            # a method's unweighted run (value-based seeds): its colour, dashed, no lift labels
+            colours = {}
+            for method in self.methods:
+                base, unweighted = method.removesuffix(UNWEIGHTED), method.endswith(UNWEIGHTED)
+                colours.setdefault(base, f"C{len(colours)}")
+                rows = self.table[self.table["method"] == method].sort_values("share")
+                axis.plot([0.0, *rows["share"]], [0.0, *rows[column]], marker="o", linewidth=1.4 if unweighted else 1.8,
+                          linestyle=":" if unweighted else "-", color=colours[base], label=method)
+                for r in rows.itertuples(index=False) if not unweighted else ():
+                    axis.annotate(f"x{getattr(r, column) / r.share:.1f}", (r.share, getattr(r, column)), textcoords="offset points",
+                                  xytext=(4, -11), fontsize=7, color=colours[base])
+            axis.set_xlim(0, top * 1.1)  # room for the last point's label
+            axis.set_ylim(0, 1.02)
+            axis.xaxis.set_major_formatter(PercentFormatter(1.0))
+            axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+            axis.set_xlabel("top share of the population (audience size)")
+            axis.set_ylabel(label)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8, loc="lower right")
+        figure.suptitle(
+            f"Hidden seed members found (lift over random marked): {_percent(self.holdout)} of the seed hidden, "
             f"{self.n_hidden_found:,} members; population {self.n_population:,}",
             fontsize=10,
         )
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8, loc="lower right")
         save_figure(figure, Path(path))
         return path
 
@@ -189,6 +208,8 @@ def evaluate(
     holdout: float | str = 0.5,
     shares: Iterable[float | str] | str = SHARES,
     methods: Iterable[str] | str = ("euclidean",),
+    exclude: Sequence[Seed | Sequence[object]] = (),
+    population_filter: str | None = None,
     progress: Progress | None = None,
     timeout: float | None = None,
 ) -> Evaluation:
@@ -196,7 +217,11 @@ def evaluate(
     rank the population for each method with the rest as the seed (one ``execute()``
     each, the training seed excluded), and report recall and lift at each share of the
     population. ``shares`` are fractions in (0, 1] or texts such as "5%"; ``timeout``
-    (seconds) cancels any statement that runs longer."""
+    (seconds) cancels any statement that runs longer.
+
+    The job's audience controls apply as in ``execute()``: ``population_filter``
+    restricts who is ranked (the shares are of the customers it keeps) and ``exclude``
+    keeps audiences out; hidden members they leave out are not counted in recall."""
     holdout = parse_holdout(holdout)
     shares = parse_shares(shares)
     models = {method: _model_for(model, method) for method in _parse_methods(methods)}
@@ -224,11 +249,21 @@ def evaluate(
 
         report("population", time.perf_counter() - started)
         t0 = time.perf_counter()
-        n_population, hidden_found = _count_population(model, warehouse, hidden, timeout)
+        n_population, hidden_in_population, hidden_found = _count_population(model, warehouse, hidden, population_filter, timeout)
+        exclusions = [as_seed(e) for e in exclude]
+        for exclusion in exclusions:
+            hidden_found -= set(exclusion.resolve(warehouse, model.id_column, timeout).values)
         n_hidden_found = len(hidden_found)
         seconds["population"] = time.perf_counter() - t0
+        if n_population == 0 and population_filter:
+            raise InputError(f"the filter keeps no customer of the population {model.population.describe()}: check the condition")
         if n_population == 0:
             raise InputError(f"the population {model.population.describe()} is empty: check the table")
+        if n_hidden_found == 0 and hidden_in_population:
+            raise InputError(
+                f"the job's filter or exclusions leave out all {hidden_in_population:,} hidden seed members the population holds: "
+                "evaluate without them, or with a larger seed"
+            )
         if n_hidden_found == 0:
             raise InputError(
                 f"none of the {len(hidden):,} hidden seed ids is in the population {model.population.describe()}: "
@@ -238,31 +273,37 @@ def evaluate(
 
         rows = []
         results: dict[str, LookalikeResult] = {}
-        training = Seed.ids(kept, None if value_of is None else [value_of[v] for v in kept])
         hidden_value = None if value_of is None else {v: value_of[v] for v in hidden_found}
-        for method, method_model in models.items():
+        plain = Seed.ids(kept)
+        runs = [(method, method_model, plain) for method, method_model in models.items()]
+        if value_of is not None:  # each method with the values, then with every member once
+            valued = Seed.ids(kept, [value_of[v] for v in kept])
+            runs = [(method, m, valued) for method, m in models.items()] + [(method + UNWEIGHTED, m, plain) for method, m in models.items()]
+        for method, method_model, training in runs:
             t0 = time.perf_counter()
 
             def forward(step: str, _: float, method: str = method) -> None:
                 report(f"{method}/{step}", time.perf_counter() - started)
 
             result = method_model.execute(
-                warehouse, training, size, exclude_seed=True, progress=forward, timeout=timeout
+                warehouse, training, size, exclude_seed=True, exclude=exclusions, population_filter=population_filter,
+                progress=forward, timeout=timeout,
             )
             seconds[method] = time.perf_counter() - t0
             results[method] = result
-            rows += _recall_rows(method, result, hidden_found, shares, hidden_value)
+            rows += _recall_rows(method, result, n_population, hidden_found, shares, hidden_value)
     report("done", time.perf_counter() - started)
     first = next(iter(results.values()))
     return Evaluation(
         table=pd.DataFrame(rows, columns=COLUMNS + ([VALUE_RECALL] if value_of is not None else [])),
         holdout=holdout,
-        n_population=first.n_population,
+        n_population=n_population,
         n_seed_ids=len(ids),
         n_training=len(kept),
         n_training_found=first.n_seed_found,
         n_hidden=len(hidden),
         n_hidden_found=n_hidden_found,
+        n_hidden_out=hidden_in_population - n_hidden_found,
         results=results,
         seconds=seconds,
     )
@@ -384,8 +425,11 @@ def _cutoff(share: float, n_population: int) -> int:
 
 
 # --------------------------------------------------------------------------- warehouse
-def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[object], timeout: float | None) -> tuple[int, set[object]]:
-    """The population's size, and the hidden ids it holds."""
+def _count_population(
+    model: Lookalike, warehouse: Warehouse, hidden: list[object], population_filter: str | None, timeout: float | None
+) -> tuple[int, int, set[object]]:
+    """The ranked population's size (the customers the filter keeps), how many hidden ids
+    the population holds, and those of them the filter keeps."""
     d = warehouse.dialect
     population = model.population
     if isinstance(population, Long):
@@ -403,20 +447,26 @@ def _count_population(model: Lookalike, warehouse: Warehouse, hidden: list[objec
         relation = f"(SELECT DISTINCT v.{id_col} FROM {quoted} v) p"  # the ids its rows hold
     else:
         relation = f"{quoted} p"
-    n_population = warehouse.run_step("counting the population", f"SELECT COUNT(*) AS n_population FROM {relation}", timeout).iloc[0, 0]
+    # the validated filter, placed as the templates place it: inside its own parentheses
+    condition = model._filter_context(d, population_filter, warehouse)
+    kept = "1" if condition is None else f"CASE WHEN (\n{condition}\n) THEN 1 ELSE 0 END"
+    sql = f"SELECT SUM({kept}) AS n_population FROM {relation}"
+    n_population = warehouse.run_step("counting the population", sql, timeout).iloc[0, 0]
     if len(hidden) <= d.max_inline_ids:
         literals = ", ".join(d.id_literal(v) for v in hidden)
-        sql = f"SELECT p.{id_col} AS hidden_id FROM {relation} WHERE p.{id_col} IN ({literals})"
+        sql = f"SELECT p.{id_col} AS hidden_id, {kept} AS kept FROM {relation} WHERE p.{id_col} IN ({literals})"
         frame = warehouse.run_step("finding the hidden ids", sql, timeout)
     else:
         with warehouse.temporary_ids(hidden) as name:
-            sql = f"SELECT p.{id_col} AS hidden_id FROM {relation} JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
+            sql = f"SELECT p.{id_col} AS hidden_id, {kept} AS kept FROM {relation} JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
             frame = warehouse.run_step("finding the hidden ids", sql, timeout)
-    return int(n_population), {python_id(v) for v in frame.iloc[:, 0]}
+    found = {python_id(v) for v, k in zip(frame.iloc[:, 0], frame.iloc[:, 1]) if int(k) == 1}
+    return 0 if pd.isna(n_population) else int(n_population), len(frame), found
 
 
 def _recall_rows(
-    method: str, result: LookalikeResult, hidden: set[object], shares: tuple[float, ...], hidden_value: dict[object, float] | None
+    method: str, result: LookalikeResult, n_population: int, hidden: set[object], shares: tuple[float, ...],
+    hidden_value: dict[object, float] | None,
 ) -> list[dict[str, Any]]:
     """Recall and lift at each share (``hidden``: the hidden ids in the population), and
     value recall when the hidden members have values."""
@@ -427,7 +477,7 @@ def _recall_rows(
         total_value = sum(hidden_value.values())
     rows = []
     for share in shares:
-        top = min(_cutoff(share, result.n_population), len(ranked))
+        top = min(_cutoff(share, n_population), len(ranked))
         found = int(found_by[top - 1]) if top else 0
         recall = found / len(hidden)
         row = {"method": method, "share": share, "audience_size": top, "hidden_found": found, "recall": recall, "lift": recall / share}

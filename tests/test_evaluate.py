@@ -85,6 +85,38 @@ def test_recall_and_lift_equal_the_reference_on_every_engine(engine):
     assert "hidden ids are not in the population" in got.to_text()
 
 
+def test_the_jobs_filter_and_exclusions_apply(engine):
+    """The shares are of the customers the filter keeps; the exclusions never enter the
+    ranking; hidden members either leaves out are not counted in recall."""
+    dataset = datasets.basic()
+    frame = dataset.population
+    engine.load("evf_population", frame)
+    engine.load("evf_seed", pd.DataFrame({"customer_id": pd.Series(dataset.seed_ids, dtype="int64")}))
+    excluded = frame["customer_id"].iloc[::9].astype("int64")
+    engine.load("evf_existing", pd.DataFrame({"customer_id": excluded}))
+    model = Lookalike("evf_population", id_column="customer_id", **dataset.params)
+    shares = (0.05, 0.2)
+
+    got = evaluate(model, engine.connection, Seed.table("evf_seed"), shares=shares, exclude=[Seed.table("evf_existing")],
+                   population_filter="age >= 30")
+
+    mask = (frame["age"] >= 30).to_numpy()
+    hidden = md5_hidden(set(dataset.seed_ids), 0.5)
+    kept = sorted(set(dataset.seed_ids) - hidden)
+    counted = (hidden & set(frame["customer_id"][mask])) - set(excluded)
+    n = int(mask.sum())
+    ref = reference_lookalike(frame, "customer_id", kept, math.ceil(0.2 * n), exclude_seed=True, exclude=list(excluded),
+                              rank_mask=mask, **dataset.params)
+    ranked = ref.audience["customer_id"].tolist()
+    assert got.n_population == n and got.n_hidden_found == len(counted)
+    assert got.n_hidden_out == len(hidden) - len(counted) > 0
+    assert "outside the ranked audience (the job's filter or exclusions)" in got.to_text()
+    for row in got.table.itertuples():
+        top = ranked[: math.ceil(round(row.share * n, 6))]
+        assert row.audience_size == len(top)
+        assert row.recall == pytest.approx(sum(v in counted for v in top) / len(counted))
+
+
 def test_the_split_follows_the_md5_rule_and_repeats(duckdb_con):
     ints = list(range(-50, 3_000)) + [2**62, 10**15]
     texts = [f"cust-{i:05d}" for i in range(2_000)] + ["it's", "ünï", ""]

@@ -238,7 +238,7 @@ def test_job_file_and_command_line_take_the_value_column(tmp_path):
 # ------------------------------------------------------------------------ evaluate, check, run
 
 
-def test_evaluate_reports_value_recall(duckdb_con):
+def test_evaluate_reports_value_recall(duckdb_con, tmp_path):
     from conftest import EngineHandle
 
     from lookalike_sql.evaluation import holdout_mask
@@ -250,12 +250,18 @@ def test_evaluate_reports_value_recall(duckdb_con):
     members = sorted(values)
     hidden = {m for m, h in zip(members, holdout_mask(members, 0.5)) if h}
     kept = {m: values[m] for m in members if m not in hidden}
-    ranked = reference_lookalike(dataset.population, ID, kept, 1250, exclude_seed=True, **dataset.params).audience[ID].tolist()
-    for row in evaluation.table.itertuples():
-        top = ranked[: int(np.ceil(row.share * len(dataset.population)))]
-        assert row.value_recall == pytest.approx(sum(values[m] for m in top if m in hidden) / sum(values[m] for m in hidden))
-        assert row.recall == pytest.approx(sum(m in hidden for m in top) / len(hidden))
+    # with the values, and (the comparison evaluate adds) every member once
+    for method, seed in (("euclidean", kept), ("euclidean (unweighted)", list(kept))):
+        ranked = reference_lookalike(dataset.population, ID, seed, 1250, exclude_seed=True, **dataset.params).audience[ID].tolist()
+        rows = evaluation.table[evaluation.table["method"] == method]
+        assert len(rows) == 2
+        for row in rows.itertuples():
+            top = ranked[: int(np.ceil(row.share * len(dataset.population)))]
+            assert row.value_recall == pytest.approx(sum(values[m] for m in top if m in hidden) / sum(values[m] for m in hidden))
+            assert row.recall == pytest.approx(sum(m in hidden for m in top) / len(hidden))
     assert "value recall" in evaluation.to_text()
+    evaluation.plot(tmp_path / "evaluation.png")  # recall and value recall side by side
+    assert (tmp_path / "evaluation.png").stat().st_size > 10_000
 
 
 def test_check_and_run_with_a_value_based_seed(tmp_path, capsys):

@@ -367,8 +367,11 @@ class Lookalike:
         job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids", "n_bad_seed_values", "seed_value_total"]
         features = profile.drop(columns=job_columns, errors="ignore")
         features["lookalike_mean"] = float("nan")
-        with _ids_in_warehouse(warehouse, Seed.ids(audience[self.id_column].tolist())) as members:
-            histograms = self._audience_histograms(run, d, job, members, selected, features)
+        if audience.empty:  # everyone was excluded or filtered out: no histograms step to run
+            histograms = self._audience_histograms(run, d, job, None, selected, features)
+        else:
+            with _ids_in_warehouse(warehouse, Seed.ids(audience[self.id_column].tolist())) as members:
+                histograms = self._audience_histograms(run, d, job, members, selected, features)
         report("done", time.perf_counter() - started)
         return LookalikeResult(
             audience=audience,
@@ -405,17 +408,13 @@ class Lookalike:
                 covariance[i, j] = covariance[j, i] = float(values[f"c_{i + 1}_{j + 1}"])
         return np.linalg.pinv(covariance, hermitian=True).tolist()
 
-    def _audience_histograms(
+    def _audience_counts(
         self, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed, selected: list[dict[str, Any]], features: pd.DataFrame
-    ) -> pd.DataFrame:
-        """The histograms step: the audience's counts on the profile's bins, beside the
-        population's and the seed's (from the profile), one row per selected feature and
-        bin. Fills features["lookalike_mean"]."""
-        weighted = bool(job["seed"]["value"])  # the job's seed: its histogram counts are weighted
+    ) -> dict[int, list[int]]:
+        """The audience's count in each bin of each selected feature (by its idx), in the
+        warehouse; fills features["lookalike_mean"]."""
         job = {**job, "seed": self._seed_context(d, members, None), "seed_note": f"the audience ({_seed_note(members, members, '')}) in seed_ids; the job's seed: {job['seed_note']}"}
         computes = _computes("histograms", job)
-        for f in selected:
-            f["width"] = f["hi"] - f["lo"]
         counts: dict[int, list[int]] = {}
         if job["layout"] == "long":
             rows = [[str(f["idx"]), f["name_sql"], f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
@@ -435,6 +434,18 @@ class Lookalike:
                 for f in chunk:
                     counts[f["idx"]] = [_count(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
                     features.loc[features["idx"] == f["idx"], "lookalike_mean"] = float(row[f"mean_{f['idx']}"])
+        return counts
+
+    def _audience_histograms(
+        self, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed | None, selected: list[dict[str, Any]], features: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The histograms step: the audience's counts on the profile's bins, beside the
+        population's and the seed's (from the profile), one row per selected feature and
+        bin. Fills features["lookalike_mean"]. ``members`` None is an empty audience."""
+        weighted = bool(job["seed"]["value"])  # the job's seed: its histogram counts are weighted
+        for f in selected:
+            f["width"] = f["hi"] - f["lo"]
+        counts = {f["idx"]: [0] * self.bins for f in selected} if members is None else self._audience_counts(run, d, job, members, selected, features)
         table = []
         for f in selected:
             profile_row = features[features["idx"] == f["idx"]].iloc[0]

@@ -83,6 +83,15 @@ def test_size_as_a_share_of_everyone(engine):
     assert len(result.audience) == 75  # 2.5% of 3,000
 
 
+def test_a_filter_that_keeps_no_one_gives_an_empty_audience(engine):
+    """Not an error: the reference's empty audience, with the warning that says why."""
+    dataset, _ = load(engine)
+    model = Lookalike("ct_wide", ID, features=["age", "spend", "orders", "views", "noise"], **dataset.params)
+    result = check(engine, model, dataset, 50, population_filter="age < 0", mask=np.zeros(3000, dtype=bool))
+    assert result.audience.empty and (result.histograms["lookalike"] == 0).all()
+    assert any("fewer than the size asked for" in w for w in result.warnings)
+
+
 @pytest.mark.parametrize(
     ("options", "pattern"),
     [

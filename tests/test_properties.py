@@ -19,6 +19,9 @@ few, about half, everyone or no-one) plus, sometimes, ids that are not customers
 parameters are drawn too: min_count 1-5, bins 2-10, threshold 0-0.1, max_features 1-5,
 size 1..n+5 (larger than the population: everyone), exclude_seed.
 
+Value-based seeds draw a value per seed id as well (0, small, large, equal for all), at
+least one of them above 0; the reference takes them as a mapping id -> value.
+
 The property: ``Lookalike(...).execute()`` on the engine equals ``reference_lookalike``:
 the same js divergence and weight for every feature (to 1e-9), the same audience (ids in
 the same order up to genuine floating-point ties, distances to 1e-9), the same counts;
@@ -65,19 +68,29 @@ KINDS = ["ties", "pool", "ramp", "shifted"] * 2 + ["constant", "one_off", "near_
 class Case:
     """One example. Not a dataclass: Hypothesis would print the frame truncated."""
 
-    def __init__(self, population: pd.DataFrame, seed_ids: list[int], size: int, exclude_seed: bool, params: dict):
+    def __init__(self, population: pd.DataFrame, seed_ids: list[int], size: int, exclude_seed: bool, params: dict,
+                 seed_values: list[float] | None = None):
         self.population = population
         self.seed_ids = seed_ids  # as given to Seed.ids: members first, then ids that are not customers
         self.size = size
         self.exclude_seed = exclude_seed
         self.params = params  # max_features, threshold, bins, min_count
+        self.seed_values = seed_values  # one per seed id: a value-based seed
+
+    @property
+    def seed(self) -> Seed:
+        return Seed.ids(self.seed_ids, self.seed_values)
+
+    @property
+    def reference_seed(self) -> list[int] | dict[int, float]:
+        return self.seed_ids if self.seed_values is None else dict(zip(self.seed_ids, self.seed_values))
 
     def __repr__(self) -> str:
         """Everything needed to rebuild the case, so a falsifying example can be pasted."""
         columns = {c: self.population[c].tolist() for c in self.population.columns}
         return (
             f"Case(population=pd.DataFrame({columns!r}), seed_ids={self.seed_ids!r}, "
-            f"size={self.size!r}, exclude_seed={self.exclude_seed!r}, params={self.params!r})"
+            f"size={self.size!r}, exclude_seed={self.exclude_seed!r}, params={self.params!r}, seed_values={self.seed_values!r})"
         )
 
 
@@ -194,9 +207,28 @@ def cases(draw) -> Case:
     return Case(frame, seed_ids, size, exclude_seed, params)
 
 
+@st.composite
+def value_cases(draw) -> Case:
+    """A case whose seed ids carry values: each from a few kinds, at least one above 0."""
+    case = draw(cases())
+    kind = draw(st.sampled_from(["mixed", "equal", "wide range"]), label="values")
+    n = len(case.seed_ids)
+    if kind == "equal":
+        values = [draw(st.sampled_from([1.0, 2.5, 1000.0]))] * n
+    elif kind == "mixed":
+        values = draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0, 1e-3, 1000.0]), min_size=n, max_size=n))
+    else:
+        values = draw(st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=n, max_size=n))
+    if not any(v > 0 for v in values):
+        values[0] = 1.0
+    event(f"values: {kind}")
+    case.seed_values = values
+    return case
+
+
 def _reference_accepts(case: Case) -> bool:
     try:
-        reference_lookalike(case.population, ID, case.seed_ids, case.size, **case.params, exclude_seed=case.exclude_seed)
+        reference_lookalike(case.population, ID, case.reference_seed, case.size, **case.params, exclude_seed=case.exclude_seed)
     except ValueError:
         return False
     return True
@@ -205,6 +237,7 @@ def _reference_accepts(case: Case) -> bool:
 #: For the slower engines (few examples): mostly cases with an audience to compare, since
 #: about half of all cases are refused (no seed member, no feature reaching the threshold).
 mostly_comparable_cases = st.one_of(cases().filter(_reference_accepts), cases())
+mostly_comparable_value_cases = st.one_of(value_cases().filter(_reference_accepts), value_cases())
 
 
 # --------------------------------------------------------------------------- found bugs
@@ -250,15 +283,19 @@ def check_engine_equals_reference(kind: str, connection, case: Case) -> None:
     model = Lookalike(TABLE, id_column=ID, **case.params)
 
     def run():
-        return model.execute(connection, Seed.ids(case.seed_ids), case.size, exclude_seed=case.exclude_seed)
+        return model.execute(connection, case.seed, case.size, exclude_seed=case.exclude_seed)
 
     members = set(case.seed_ids) & set(case.population[ID].tolist())
     kwargs = {**case.params, "exclude_seed": case.exclude_seed}
     try:
-        ref = reference_lookalike(case.population, ID, case.seed_ids, case.size, **kwargs)
+        ref = reference_lookalike(case.population, ID, case.reference_seed, case.size, **kwargs)
     except ValueError as exc:  # the reference refuses with a plain ValueError
         message = str(exc)
-        if not members:
+        if "values add up to 0" in message:  # the members found are all worth 0
+            event("outcome: members worth 0")
+            with pytest.raises(InputError, match=r"of the seed members found add up to 0"):
+                run()
+        elif not members:
             assert "No seed id was found" in message
             event("outcome: no seed member")
             with pytest.raises(InputError, match=r"none of the \d+ seed ids is in the population table"):
@@ -272,7 +309,7 @@ def check_engine_equals_reference(kind: str, connection, case: Case) -> None:
     assert members, "the reference accepted a seed with no member in the population"
 
     result = run()
-    everyone = reference_lookalike(case.population, ID, case.seed_ids, len(case.population), **kwargs)
+    everyone = reference_lookalike(case.population, ID, case.reference_seed, len(case.population), **kwargs)
     distance_of = everyone.audience.set_index(ID)["distance"]
     selected = int(ref.features["selected"].sum())
     event(f"outcome: audience of {'all' if len(ref.audience) < case.size else 'size'}; {selected} feature(s) selected")
@@ -328,6 +365,20 @@ def test_redshift_equals_reference(redshift_engine, case):
 
 
 @pytest.mark.engine
+@settings(max_examples=60, **_SETTINGS)
+@given(case=value_cases())
+def test_duckdb_value_based_equals_reference(duckdb_con, case):
+    check_engine_equals_reference("duckdb", duckdb_con, case)
+
+
+@pytest.mark.engine
+@settings(max_examples=8, **_SETTINGS)
+@given(case=mostly_comparable_value_cases)
+def test_redshift_value_based_equals_reference(redshift_engine, case):
+    check_engine_equals_reference("postgres", redshift_engine, case)
+
+
+@pytest.mark.engine
 def test_postgres_underflow_is_a_clear_error(redshift_engine):
     """PostgreSQL raises where a square underflows (DuckDB, Spark and NumPy give 0): a
     one-line EngineError that names the step and says what to do."""
@@ -342,4 +393,11 @@ def test_postgres_underflow_is_a_clear_error(redshift_engine):
 @settings(max_examples=6, **_SETTINGS)
 @given(case=mostly_comparable_cases)
 def test_hive_equals_reference(spark, case):
+    check_engine_equals_reference("spark", spark, case)
+
+
+@pytest.mark.engine
+@settings(max_examples=4, **_SETTINGS)
+@given(case=mostly_comparable_value_cases)
+def test_hive_value_based_equals_reference(spark, case):
     check_engine_equals_reference("spark", spark, case)

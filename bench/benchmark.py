@@ -127,7 +127,9 @@ def run_one(spec: dict) -> dict:
     elif spec["kind"] == "job":
         population = Long("feature_values", ids="customers") if spec.get("long") else "pop"
         model = Lookalike(population, "id", max_features=spec.get("max_features", 20), sample=spec.get("sample"), method=spec.get("method", "euclidean"))
-        result = model.execute(con, Seed.table("seed"), AUDIENCE_SIZE)
+        # a value-based seed: each member worth 1..97 (its id mod 97, plus 1)
+        seed = Seed.query("SELECT id, CAST(1 + id % 97 AS DOUBLE) AS spend FROM seed", value="spend") if spec.get("valued") else Seed.table("seed")
+        result = model.execute(con, seed, AUDIENCE_SIZE)
         out["steps"] = {k: round(v, 3) for k, v in result.seconds.items()}
         out["selected"] = int(result.features["weight"].notna().sum())
     elif spec["kind"] == "pandas":
@@ -197,6 +199,7 @@ def main() -> None:
     for k in (5, 50):
         add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample}, repeat=2)
     add("   method likelihood (sampled profile)", {"kind": "job", "path": base, "method": "likelihood", "sample": args.sample}, repeat=2)
+    add("   value-based seed (sampled profile)", {"kind": "job", "path": base, "valued": True, "sample": args.sample}, repeat=2)
 
     growth = {(n1, 200): job_full}
     floors = {n1: floor}

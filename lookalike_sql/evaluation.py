@@ -13,8 +13,9 @@ rule a fraction ``sample`` uses (``population.sample_threshold``,
 ``reference.sample_mask``). The kept members are the training seed; each method ranks the
 population once with them excluded (``exclude_seed=True``), and
 
-- recall at share x = hidden members (those in the population) among the first
-  ceil(x * population) ranked ids / hidden members in the population;
+- recall at share x = hidden members among the first ceil(x * population) ranked ids /
+  hidden members in the population (the population and the members the job's filter
+  keeps, less its exclusions: those who can be ranked);
 - lift at x = recall / x: how many times better than picking customers at random;
 - for a value-based seed, value recall at x = the hidden members' value among the first
   ceil(x * population) ranked ids / the hidden members' value in the population: how
@@ -22,9 +23,7 @@ population once with them excluded (``exclude_seed=True``), and
   each method also runs with every member counted once ("<method> (unweighted)"), so
   that the table shows what the values add.
 
-Scoring methods plug in by name: a method is available when the job files know it
-(``job.METHODS``) and the model can run it (today only ``"euclidean"``, the seed's
-weighted distance to the persona; a model with a ``method`` field is run with each).
+Each method named (``model.METHODS``) runs as a copy of the model with that method.
 """
 
 from __future__ import annotations
@@ -44,11 +43,11 @@ import pandas as pd
 
 from .connections import Warehouse, warehouse_for
 from .errors import InputError
-from .model import Lookalike, LookalikeResult, check_id_kind
+from .model import METHODS, Lookalike, LookalikeResult, check_id_kind
 from .population import Long, Wide, sample_threshold
 from .seed import Seed, as_seed, python_id
 
-__all__ = ["SHARES", "Evaluation", "available_methods", "evaluate", "holdout_mask", "parse_holdout", "parse_shares", "write_evaluation"]
+__all__ = ["SHARES", "Evaluation", "evaluate", "holdout_mask", "parse_holdout", "parse_shares", "write_evaluation"]
 
 #: The shares of the population at which recall is reported by default.
 SHARES = (0.01, 0.05, 0.1, 0.2, 0.5)
@@ -224,7 +223,9 @@ def evaluate(
     keeps audiences out; hidden members they leave out are not counted in recall."""
     holdout = parse_holdout(holdout)
     shares = parse_shares(shares)
-    models = {method: _model_for(model, method) for method in _parse_methods(methods)}
+    if not isinstance(model, Lookalike):
+        raise InputError(f"evaluate needs a Lookalike model, not a {type(model).__name__}")
+    models = {method: dataclasses.replace(model, method=method) for method in _parse_methods(methods)}
     seed = as_seed(seed)
     started = time.perf_counter()
     report = progress or (lambda step, seconds: None)
@@ -364,13 +365,6 @@ def parse_shares(shares: object) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
-def available_methods() -> tuple[str, ...]:
-    """The scoring methods the job files accept (``job.METHODS``)."""
-    from . import job
-
-    return tuple(getattr(job, "METHODS", ("euclidean",)))
-
-
 def _parse_methods(methods: object) -> list[str]:
     if isinstance(methods, str):
         names = [m.strip() for m in methods.split(",") if m.strip()]
@@ -379,23 +373,11 @@ def _parse_methods(methods: object) -> list[str]:
     else:
         raise InputError(f"methods must be method names such as euclidean, not {methods!r}")
     if not names:
-        raise InputError(f"methods is empty: name at least one of {', '.join(available_methods())}")
+        raise InputError(f"methods is empty: name at least one of {', '.join(METHODS)}")
     for name in names:
-        if name not in available_methods():
-            raise InputError(f"method {name!r} is not available: use one of {', '.join(available_methods())}")
+        if name not in METHODS:
+            raise InputError(f"method {name!r} is not available: use one of {', '.join(METHODS)}")
     return list(dict.fromkeys(names))
-
-
-def _model_for(model: Lookalike, method: str) -> Lookalike:
-    """The model scoring with ``method``: a model with a ``method`` field runs each; one
-    without it scores with the seed's weighted Euclidean distance only."""
-    if not isinstance(model, Lookalike):
-        raise InputError(f"evaluate needs a Lookalike model, not a {type(model).__name__}")
-    if any(f.name == "method" for f in dataclasses.fields(model)):
-        return dataclasses.replace(model, method=method)  # type: ignore[call-arg]
-    if method != "euclidean":
-        raise InputError(f"method {method!r} is not available for this model: use euclidean")
-    return model
 
 
 def _parse_share(value: object, what: str) -> float:
@@ -448,7 +430,7 @@ def _count_population(
     else:
         relation = f"{quoted} p"
     # the validated filter, placed as the templates place it: inside its own parentheses
-    condition = model._filter_context(d, population_filter, warehouse)
+    condition = model.filter_condition(d, population_filter, warehouse)
     kept = "1" if condition is None else f"CASE WHEN (\n{condition}\n) THEN 1 ELSE 0 END"
     sql = f"SELECT SUM({kept}) AS n_population FROM {relation}"
     n_population = warehouse.run_step("counting the population", sql, timeout).iloc[0, 0]

@@ -525,7 +525,7 @@ class Lookalike:
                 for e, given in zip(exclusions, exclusions_as_given or exclusions)
             ],
             "excluding": bool(exclude_seed or exclusions),
-            "population_filter": self._filter_context(d, population_filter, warehouse),
+            "population_filter": self.filter_condition(d, population_filter, warehouse),
             "ranked_relation": _ranked_relation(population, layout, population_filter),
             "max_features": self.max_features,
             "threshold": d.float_literal(self.threshold),
@@ -680,7 +680,7 @@ class Lookalike:
         value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
         return {"kind": "query", "query": seed.sql, "column": d.quote(column), **value}
 
-    def _filter_context(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
+    def filter_condition(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
         """The population filter as it goes into the SQL, once validated: one boolean
         expression over the population's own columns (the ids table's, when long)."""
         if population_filter is None:

@@ -60,16 +60,16 @@ class Seed:
             if len(values) != len(ids):
                 raise InputError(f"the seed has {len(ids)} ids but {len(values)} values: give one value per id")
         cleaned, kept_values = [], []
-        for n, value in enumerate(ids):
-            if value is None or (isinstance(value, float) and value != value):
+        for n, member in enumerate(ids):
+            if member is None or (isinstance(member, float) and member != member):
                 continue  # NULL ids never match; the SQL side drops them too
-            if hasattr(value, "item"):
-                value = value.item()  # numpy scalar -> Python
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            cleaned.append(value)
+            if hasattr(member, "item"):
+                member = member.item()  # numpy scalar -> Python
+            if isinstance(member, float) and member.is_integer():
+                member = int(member)
+            cleaned.append(member)
             if values is not None:
-                kept_values.append(member_value(values[n], value))
+                kept_values.append(member_value(values[n], member))
         if not cleaned:
             raise InputError("the seed is empty: give at least one customer id")
         kinds = {type(v) for v in cleaned}

@@ -39,9 +39,9 @@ def parse_one_statement(sql: str, dialect: str | Dialect) -> exp.Expression:
 
 def query_id_column(query: str, dialect: str | Dialect, role: str = "seed", value_column: str | None = None) -> str:
     """The id column's name in a user query that must be ONE read-only SELECT of ONE
-    column (with ``value_column``, of two: the ids and the values): no second statement, no DDL/DML anywhere in it (a data-modifying CTE, SELECT
-    INTO), no row locks, no state-changing function, and nothing that escapes the
-    parentheses it is placed in."""
+    column (with ``value_column``, of two: the ids and the values): no second statement,
+    no DDL/DML anywhere in it (a data-modifying CTE, SELECT INTO), no row locks, no
+    state-changing function, and nothing that escapes the parentheses it is placed in."""
     d = get_dialect(dialect)
     if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") and c not in "\t\n\r" for c in query):
         raise InputError(f"the {role} query contains a control character or a Unicode line separator: remove it")

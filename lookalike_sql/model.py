@@ -109,6 +109,9 @@ class LookalikeResult:
     #: the members found; None when every member counts once
     seed_value: str | None = None
     seed_value_total: float | None = None
+    #: ... and its effective size (Kish): (sum of values)^2 / sum of squared values, the
+    #: number of members of equal value that would weigh as much
+    seed_effective_size: float | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -364,7 +367,7 @@ class Lookalike:
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
-        job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids", "n_bad_seed_values", "seed_value_total"]
+        job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids", "n_bad_seed_values", "seed_value_total", "seed_effective_size"]
         features = profile.drop(columns=job_columns, errors="ignore")
         features["lookalike_mean"] = float("nan")
         if audience.empty:  # everyone was excluded or filtered out: no histograms step to run
@@ -387,6 +390,7 @@ class Lookalike:
             seconds=seconds,
             seed_value=job["seed"].get("value_name"),
             seed_value_total=float(profile["seed_value_total"].iloc[0]) if "seed_value_total" in profile.columns else None,
+            seed_effective_size=float(profile["seed_effective_size"].iloc[0]) if "seed_effective_size" in profile.columns else None,
         )
 
     def _inverse_covariance(
@@ -827,7 +831,7 @@ def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     counts = [c for c in profile.columns if c[:2] in ("p_", "q_") and c[2:].isdigit()]  # histogram bins
     seed_counts = [c for c in counts if c.startswith("q_")] + ["seed_weight"]
     floats = ["js_divergence", "weight", "lo", "hi", "mean", "std", "persona", "seed_mean"]
-    for column in floats + (seed_counts + ["seed_value_total"] if weighted else []):
+    for column in floats + (seed_counts + ["seed_value_total", "seed_effective_size"] if weighted else []):
         profile[column] = pd.to_numeric(profile[column], errors="coerce").astype("float64")
     # DuckDB's count_if is NULL, not 0, when every value is NULL (a feature NULL for the
     # whole seed); the JS step treats both alike, the histograms need the 0.

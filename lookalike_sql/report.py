@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 SEED_SIZE_RANGE = (5_000, 50_000)
 #: A larger share of seed ids missing from the population gets a warning.
 MISSING_SHARE = 0.10
+#: A value-based seed whose effective size (Kish) is below this share of its members, and
+#: below the recommended seed size, gets a warning: its values rest on few members.
+CONCENTRATED = 0.5
 #: The strongest feature below this multiple of the threshold is a near miss.
 NEAR_MISS = 2.0
 
@@ -36,6 +39,13 @@ def audience_warnings(result: LookalikeResult) -> list[str]:
         warnings.append(
             f"the seed has {found:,} members in the population, more than the recommended {high:,}: a seed this broad "
             "looks like the population; narrow its definition (sampling it down does not help)"
+        )
+    effective = result.seed_effective_size
+    if effective is not None and effective < min(low, found * CONCENTRATED):
+        warnings.append(
+            f"the seed's values {result.seed_value!r} rest on few members: its {found:,} members weigh as much as "
+            f"{effective:,.0f} of equal value, so its histograms are as noisy as a seed that small; cap the largest "
+            "values, or check with evaluate that the values help"
         )
     missing = result.n_seed_ids - found
     if result.n_seed_ids and missing / result.n_seed_ids > MISSING_SHARE:
@@ -146,7 +156,10 @@ def value_note(result: LookalikeResult) -> str:
     """How a value-based seed is weighted, for the sizes line; empty otherwise."""
     if result.seed_value is None:
         return ""
-    return f"; weighted by {result.seed_value!r} (total {_number(result.seed_value_total or 0.0)} over the members found)"
+    return (
+        f"; weighted by {result.seed_value!r} (total {_number(result.seed_value_total or 0.0)} over the members found, "
+        f"who weigh as much as {result.seed_effective_size or 0.0:,.0f} members of equal value)"
+    )
 
 
 def _number(value: float) -> str:

@@ -101,6 +101,8 @@ def test_value_based_seed_equals_the_reference(engine, layout, method, sample):
 
     assert result.seed_value == "spend"
     assert result.seed_value_total == pytest.approx(sum(values.values()), rel=1e-12)
+    squares = sum(v * v for v in values.values())
+    assert result.seed_effective_size == pytest.approx(sum(values.values()) ** 2 / squares, rel=1e-9)
     # the seed's histogram counts are weighted members: they add up to the weighted count
     chosen = result.features[result.features["weight"].notna()]
     seed_bins = result.histograms.groupby("feature")["seed"].sum()
@@ -290,5 +292,24 @@ def test_check_and_run_with_a_value_based_seed(tmp_path, capsys):
             "--seed-value", "spend", "--size", "100", "--min-count", "10", "--threshold", "0.01", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "weighted by 'spend'" in printed
+    assert "weighted by 'spend'" in printed and "members of equal value" in printed
     assert "weighted by 'spend'" in (out / "report.md").read_text()
+
+
+def test_a_seed_whose_values_rest_on_few_members_is_warned_about():
+    from lookalike_sql.model import LookalikeResult
+
+    def result(effective):
+        return LookalikeResult(
+            audience=pd.DataFrame({ID: [1], "rank": [1], "distance": [0.0]}), features=pd.DataFrame(
+                {"feature": ["a"], "js_divergence": [0.5], "weight": [1.0], "seed_mean": [1.0], "mean": [0.0], "lookalike_mean": [1.0]}),
+            histograms=pd.DataFrame(), statements={}, n_population=100_000, n_seed_ids=8_000, n_seed_found=8_000, n_profiled=100_000,
+            threshold=0.05, seed_value="spend", seed_value_total=1e6, seed_effective_size=effective,
+        )
+
+    warned = [w for w in result(900.0).warnings if "rest on few members" in w]
+    assert warned == [
+        "the seed's values 'spend' rest on few members: its 8,000 members weigh as much as 900 of equal value, so its "
+        "histograms are as noisy as a seed that small; cap the largest values, or check with evaluate that the values help"
+    ]
+    assert not [w for w in result(6_000.0).warnings if "rest on few members" in w]

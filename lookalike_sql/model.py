@@ -653,6 +653,12 @@ class Lookalike:
         value_column = seed.value_column if role == "seed" else None
         valued = {"value_name": given.value_column or "value"} if role == "seed" and seed.weighted else {}
         if seed.kind == "ids" and valued:
+            if len(seed.values) > d.max_inline_rows:
+                raise InputError(
+                    f"a value-based seed of {len(seed.values):,} Python ids is more than one {d.name} statement inlines "
+                    f"({d.max_inline_rows:,} rows): load it into a table and use Seed.table(name, value=...), or run it "
+                    "with execute(), which loads it into a temporary table"
+                )
             rows = [[d.id_literal(v), d.float_literal(a)] for v, a in zip(seed.values, seed.member_values or ())]
             return {"kind": "ids", "rows": rows, "value": True, **valued}
         if seed.kind == "ids":
@@ -707,7 +713,8 @@ class Lookalike:
 def _ids_in_warehouse(warehouse: Warehouse, seed: Seed) -> Iterator[Seed]:
     """The seed as the SQL reads it: a long list of Python ids goes into a session-scoped
     temporary table (dropped afterwards) rather than one huge IN list."""
-    if seed.kind == "ids" and len(seed.values) > warehouse.dialect.max_inline_ids:
+    limit = warehouse.dialect.max_inline_rows if seed.weighted else warehouse.dialect.max_inline_ids
+    if seed.kind == "ids" and len(seed.values) > limit:
         with warehouse.temporary_ids(seed.values, seed.member_values) as table:
             yield Seed.table(table, column="seed_id", value="seed_value" if seed.weighted else None)
     else:

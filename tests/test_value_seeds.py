@@ -197,6 +197,15 @@ def test_python_values_are_checked_and_added_up():
             Seed.ids([1, 2], values=values)
 
 
+def test_one_statement_refuses_more_python_values_than_it_inlines():
+    model = Lookalike("pop", "member_srl", features=["a"])
+    values = {member: 1.0 for member in range(1_001)}
+    with pytest.raises(InputError, match=r"a value-based seed of 1,001 Python ids is more than one redshift statement inlines "
+                       r"\(1,000 rows\): load it into a table and use Seed.table\(name, value=...\), or run it with execute\(\)"):
+        model.sql(Seed.ids(values), 10, dialect="redshift")
+    assert "SELECT * FROM (VALUES" in model.sql(Seed.ids(values), 10, dialect="duckdb")  # DuckDB inlines 10,000
+
+
 def test_seed_files_with_a_value_column(tmp_path):
     good = tmp_path / "seed.csv"
     good.write_text("member_srl,spend\n3,10.5\n1,2\n3,1.5\n")

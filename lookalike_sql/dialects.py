@@ -46,9 +46,25 @@ class Dialect:
     forbidden: tuple[tuple[str, str], ...] = field(default=())
     #: One-line description of what the SQL relies on, for the README and --help.
     requires: str = ""
+    #: How a wide population is profiled and ranked in one statement: "one_row" (wide one-row
+    #: aggregates, one expression per feature and bin: cheap on a single-node or columnar
+    #: engine) or "unpivot" (each customer's features unpivoted to rows and grouped by
+    #: feature: the statement's size, planning time and reads of the population do not grow
+    #: with the number of features on Hive and Spark; see templates/_profile_unpivot.sql.j2).
+    wide_profile: str = "one_row"
     #: Text the engine rewrites before parsing, anywhere in the statement (Hive's and
     #: Spark's ${...} variable substitution): refused in names, literals and queries.
     substituted: str | None = None
+    #: Largest statement the warehouse accepts, in bytes of UTF-8 (None = none documented).
+    #: See render.check_statement_size.
+    max_statement_bytes: int | None = None
+    #: Rules over the parsed statement that the real warehouse needs although the stand-in
+    #: engine does without: names of the functions in lint.RULES.
+    rules: tuple[str, ...] = ()
+    #: Words that may not be an unquoted column alias, table alias or CTE name.
+    reserved_words: frozenset[str] = frozenset()
+    #: Further words that may not be an unquoted table alias.
+    reserved_table_aliases: frozenset[str] = frozenset()
 
     def check_text(self, text: str, what: str) -> None:
         if self.substituted and self.substituted in text:
@@ -78,6 +94,13 @@ class Dialect:
             )
         self.check_text(value, "the text")
         return "'" + value.replace("'", self.string_quote_escape) + "'"
+
+    def text_column(self, value: str) -> str:
+        """A text literal that becomes a column (of literal rows, say), CAST to the text
+        type: Redshift keeps an untyped literal as type ``unknown``, which later fails to
+        group, order or union ("failed to find conversion function from unknown to text").
+        https://docs.aws.amazon.com/redshift/latest/dg/c_Supported_data_types.html"""
+        return f"CAST({self.string_literal(value)} AS {self.text_type})"
 
     def float_literal(self, value: float) -> str:
         value = float(value)
@@ -155,6 +178,37 @@ _REDSHIFT_FORBIDDEN = (
     (r"\bFILTER\s*\(\s*WHERE\b", "aggregate FILTER clauses are not supported by Redshift"),
 )
 
+#: Amazon Redshift's reserved words, copied from the Database Developer Guide's list:
+#: https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html
+#: "You can use the reserved words with delimited identifiers (double quotation marks)."
+REDSHIFT_RESERVED_WORDS = frozenset(
+    """
+    AES128 AES256 ALL ALLOWOVERWRITE ANALYSE ANALYZE AND ANY ARRAY AS ASC AUTHORIZATION AZ64
+    BACKUP BETWEEN BINARY BLANKSASNULL BOTH BYTEDICT BZIP2 CASE CAST CHECK COLLATE COLUMN
+    CONSTRAINT CREATE CREDENTIALS CROSS CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER
+    CURRENT_USER_ID DEFAULT DEFERRABLE DEFLATE DEFRAG DELTA DELTA32K DESC DISABLE DISTINCT DO
+    ELSE EMPTYASNULL ENABLE ENCODE ENCRYPT ENCRYPTION END EXCEPT EXPLICIT FALSE FOR FOREIGN
+    FREEZE FROM FULL GLOBALDICT256 GLOBALDICT64K GRANT GROUP GZIP HAVING IDENTITY IGNORE ILIKE
+    IN INITIALLY INNER INTERSECT INTERVAL INTO IS ISNULL JOIN LEADING LEFT LIKE LIMIT LOCALTIME
+    LOCALTIMESTAMP LUN LUNS LZO LZOP MINUS MOSTLY16 MOSTLY32 MOSTLY8 NATURAL NEW NOT NOTNULL
+    NULL NULLS OFF OFFLINE OFFSET OID OLD ON ONLY OPEN OR ORDER OUTER OVERLAPS PARALLEL
+    PARTITION PERCENT PERMISSIONS PIVOT PLACING PRIMARY RAW READRATIO RECOVER REFERENCES
+    REJECTLOG RESORT RESPECT RESTORE RIGHT SELECT SESSION_USER SIMILAR SNAPSHOT SOME SYSDATE
+    SYSTEM TABLE TAG TDES TEXT255 TEXT32K THEN TIMESTAMP TO TOP TRAILING TRUE TRUNCATECOLUMNS
+    UNION UNIQUE UNNEST UNPIVOT USER USING VERBOSE WALLET WHEN WHERE WITH WITHOUT
+    """.split()
+)
+
+#: The same page: "While START and CONNECT are not reserved words, use delimited identifiers
+#: or AS if you're using START and CONNECT as table aliases in your query to avoid failure
+#: at runtime." The lint asks for the delimited (quoted) form.
+REDSHIFT_RESERVED_TABLE_ALIASES = frozenset({"START", "CONNECT"})
+
+#: "The maximum size for a single Amazon Redshift SQL statement is 16 MB."
+#: https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-sql.html (also on
+#: https://docs.aws.amazon.com/redshift/latest/dg/c_SQL_commands.html). Read as MiB.
+REDSHIFT_MAX_STATEMENT_BYTES = 16 * 1024 * 1024
+
 DIALECTS: dict[str, Dialect] = {
     d.name: d
     for d in (
@@ -169,6 +223,9 @@ DIALECTS: dict[str, Dialect] = {
             max_inline_ids=10_000,
             max_inline_rows=10_000,
             requires="DuckDB 1.0 or later",
+            # DuckDB's limits page lists none for a statement's text (its "String size 4 GB"
+            # is a value's): https://duckdb.org/docs/stable/operations_manual/limits
+            max_statement_bytes=None,
         ),
         Dialect(
             name="redshift",
@@ -183,6 +240,10 @@ DIALECTS: dict[str, Dialect] = {
             max_inline_rows=1_000,
             forbidden=_REDSHIFT_FORBIDDEN,
             requires="Amazon Redshift (any current release); runs as well on PostgreSQL 12+",
+            max_statement_bytes=REDSHIFT_MAX_STATEMENT_BYTES,
+            rules=("text-literal-columns", "with-inside-cte", "reserved-aliases"),
+            reserved_words=REDSHIFT_RESERVED_WORDS,
+            reserved_table_aliases=REDSHIFT_RESERVED_TABLE_ALIASES,
         ),
         Dialect(
             name="hive",
@@ -196,7 +257,13 @@ DIALECTS: dict[str, Dialect] = {
             max_inline_rows=1_000,
             forbidden=_HIVE_FORBIDDEN,
             substituted="${",
+            wide_profile="unpivot",
             requires="Hive 2.3+ (CTEs, window functions, stack(), inline()) or Spark SQL 3.x/4.x",
+            # Neither Hive's LanguageManual nor Spark SQL's reference documents a limit on a
+            # statement's size (HiveServer2's Thrift message-size settings bound a request,
+            # and are configurable).
+            max_statement_bytes=None,
+            rules=("with-heading-cte", "cartesian-products"),
         ),
     )
 }

@@ -34,6 +34,10 @@ from .validate import filter_expression, query_id_column
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
 
+#: What each method's ranking computes, for the statements' stage comments.
+METHOD_LABELS = {"euclidean": "weighted distance", "likelihood": "likelihood score", "cosine": "cosine distance",
+                 "mahalanobis": "Mahalanobis distance"}
+
 #: Scoring methods: euclidean = the seed's weighted distance to the persona; likelihood =
 #: the weighted sum of each feature's smoothed log ratio ln(Q(bin) / P(bin)) of the seed's
 #: and the population's shares of the customer's bin (the JS step's histograms); cosine =
@@ -307,16 +311,16 @@ class Lookalike:
             seconds[step] = time.perf_counter() - t0
             return frame
 
-        profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))
-        profile = _normalise_profile(profile)
-        _check_profile(profile, job)
-        n_population = int(profile["n_population"].iloc[0])
+        facts = _facts(run("facts", render("facts.sql.j2", d, purpose="the population and seed facts checked first", computes=_computes("facts", job), **job)))
         # Python ids are counted as given, so the report shows how many were not found.
-        n_seed_ids = n_ids_given if n_ids_given is not None else int(profile["n_seed_ids"].iloc[0])
+        n_seed_ids = n_ids_given if n_ids_given is not None else facts["n_seed_ids"]
+        _check_facts(facts, job, seed, n_seed_ids)
+        profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))
+        profile = _normalise_profile(profile, job["features"])
+        _check_profile(profile, job)
+        n_population = facts["n_population"]
         n_seed_found = int(profile["n_seed_found"].iloc[0])
         n_profiled = int(profile["n_profiled"].iloc[0])
-        if n_seed_ids == 0:
-            raise InputError(f"the seed ({seed.describe()}) returned no ids: check the seed table or query")
         if n_seed_found == 0:
             raise InputError(
                 f"none of the {n_seed_ids} seed ids is in the population table {job['population_label']}: "
@@ -347,7 +351,7 @@ class Lookalike:
             f["terms"] = {k: d.float_literal(f[k]) for k in ("weight", "mean", "std", "persona", "lo", "width", "lr_null")}
             f["terms"]["lrs"] = [d.float_literal(v) for v in f["lrs"]]
         selected_rows = [  # the long layout's selected features, as literal rows
-            [f["name_sql"], f["fill_sql"], *(f["terms"][k] for k in ("weight", "mean", "std", "persona"))]
+            [d.text_column(f["name"]), f["fill_sql"], *(f["terms"][k] for k in ("weight", "mean", "std", "persona"))]
             + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if self.method == "likelihood" else [])
             for f in selected
         ] if job["layout"] == "long" else []
@@ -367,7 +371,7 @@ class Lookalike:
         audience.columns = [self.id_column, "rank", "distance"]
         audience["rank"] = audience["rank"].astype("int64")
         audience["distance"] = audience["distance"].astype("float64")
-        job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_seed_ids", "n_bad_seed_values", "seed_value_total", "seed_effective_size"]
+        job_columns = ["n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "n_profiled", "n_seed_found", "n_bad_seed_values", "seed_value_total", "seed_effective_size"]
         features = profile.drop(columns=job_columns, errors="ignore")
         features["lookalike_mean"] = float("nan")
         if audience.empty:  # everyone was excluded or filtered out: no histograms step to run
@@ -421,7 +425,7 @@ class Lookalike:
         computes = _computes("histograms", job)
         counts: dict[int, list[int]] = {}
         if job["layout"] == "long":
-            rows = [[str(f["idx"]), f["name_sql"], f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
+            rows = [["1", str(f["idx"]), d.text_column(f["name"]), f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
             frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", computes=computes, selected=selected, selected_rows=rows, **job))
             frame.columns = [c.lower() for c in frame.columns]
             for r in frame.itertuples(index=False):
@@ -502,7 +506,6 @@ class Lookalike:
         for i, name in enumerate(features, start=1):
             f = {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "name_sql": d.string_literal(name)}
             f["is_double"] = name in doubles  # read without a CAST
-            f["row"] = [str(i), str(name_order[name]), f["name_sql"]]  # its row in the features table
             if isinstance(population, Long):
                 fill = population.fill_of(name)
                 f["fill_sql"] = f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
@@ -518,7 +521,8 @@ class Lookalike:
             "id_col": d.quote(self.id_column),
             "id_alias": d.quote(self.id_column),
             "features": feature_context,
-            "feature_rows": [f["row"] + [f.get("fill_sql", "NULL")] for f in feature_context],
+            # the long layout's features table: one_key, idx, name_order, feature, fill
+            "feature_rows": [["1", str(f["idx"]), str(f["order"]), d.text_column(f["name"]), f.get("fill_sql", "NULL")] for f in feature_context],
             "groups": groups,
             "seed": self._seed_context(d, seed, warehouse, id_column, seed_as_given),
             "sample": _sample_context(self.sample),
@@ -537,7 +541,15 @@ class Lookalike:
             "bins": self.bins,
             "min_count": self.min_count,
             "method": self.method,
+            "method_label": METHOD_LABELS[self.method],
             "n_parts": 2 if self.method == "cosine" else 1,  # the method's sums per customer
+            # how the profile and the ranking read the population (see Dialect.wide_profile)
+            "shape": "long" if isinstance(population, Long) else d.wide_profile,
+            "score_shape": "long" if isinstance(population, Long) else d.wide_profile,
+            # the checks the one statement makes at the selection: all of them, or (unpivot)
+            # those its first pass and its grouped ranking do not make
+            "all_facts": _facts_checked(exclude_value=not seed.weighted),
+            "selection_facts": ["n_seed_found", "features_selected"] + (["n_bad_seed_values", "seed_value_total"] if seed.weighted else []),
             "likelihood_columns": [f"lr_{k}" for k in range(self.bins)] + ["lr_null"],
         }
 
@@ -782,18 +794,21 @@ def _seed_note(seed: Seed, given: Seed, id_column: str) -> str:
 
 
 def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None) -> str:
-    """What a statement computes, in plain words, for its header."""
+    """What a statement computes, in plain words, for its header (no apostrophe: the Hive
+    CLI tracks quotes inside comments)."""
     profile = "profiles each feature against the seed (JS divergence of histograms), weighs the most divergent"
+    if statement == "facts":
+        return "counts the customers, their NULL and repeated ids, and the distinct seed ids, before anything else runs"
     if statement == "profile":
-        return f"{profile}; returns one row per candidate feature: divergence, weight, statistics, histogram counts"
+        return f"{profile}, returns one row per candidate feature: divergence, weight, statistics, histogram counts"
     top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
     if statement == "lookalike":
-        return f"{profile}, ranks customers by weighted distance to the seed's mean, {top}"
+        return f"{profile}, ranks customers by {job['method_label']} to the seed mean, {top}"
     if statement == "covariance":
-        return "the population covariance of the selected features' standardized values (NULL as 0), for the Mahalanobis distance"
+        return "the population covariance of the selected features standardized values (NULL as 0), for the Mahalanobis distance"
     if statement == "rank":
-        return f"ranks customers by weighted distance to the seed's mean over the {n_selected} selected features (weights from the profile), {top}"
-    return "counts the audience (the ids in seed_ids) in each bin of the selected features' histograms, on the profile's bins, and its mean value per feature"
+        return f"ranks customers by {job['method_label']} to the seed mean over the {n_selected} selected features (weights from the profile), {top}"
+    return "counts the audience (the ids in seed_ids) in each bin of the selected features histograms, on the profile bins, and its mean value per feature"
 
 
 def _size_context(size: int | Fraction) -> dict[str, Any]:
@@ -831,7 +846,51 @@ def _group_size(d: Dialect, bins: int) -> int:
     return size
 
 
-def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
+def _facts_checked(exclude_value: bool) -> list[str]:
+    """The facts of every check, in the checks' order (without a value-based seed's)."""
+    from .checks import CHECKS, VALUE_FACTS
+
+    return [c.fact for c in CHECKS if not (exclude_value and c.fact in VALUE_FACTS)]
+
+
+def _facts(frame: pd.DataFrame) -> dict[str, int]:
+    """The facts step's two rows as named facts (row 0: the population, row 1: the seed)."""
+    frame = frame.copy()
+    frame.columns = [c.lower() for c in frame.columns]
+    rows = {int(r.fact_row): r for r in frame.itertuples(index=False)}
+    population, seed = rows[0], rows[1]
+    return {
+        "n_population": int(population.n_rows), "n_null_ids": int(population.n_null), "n_duplicate_ids": int(population.n_repeated),
+        "n_seed_ids": int(seed.n_rows), "n_bad_seed_values": int(_count(seed.n_bad_values)),
+    }
+
+
+def _check_facts(facts: dict[str, int], job: dict[str, Any], seed: Seed, n_seed_ids: int) -> None:
+    """What stops a job before its profile, said with the table and the counts: an empty
+    population, NULL or repeated ids, an empty seed, a value-based seed's bad values."""
+    where, id_name = job["population_label"], job["id_col"]
+    if facts["n_population"] == 0:
+        raise InputError(f"the population {where} is empty: check the table")
+    if facts["n_null_ids"] > 0:
+        raise InputError(f"{facts['n_null_ids']:,} customers of {where} have a NULL id {id_name}: filter them out in a view")
+    if facts["n_duplicate_ids"] > 0:
+        joined = " (or a table joined on the id repeats it)" if job["layout"] == "wide" and "JOIN" in job["population"] else ""
+        raise InputError(
+            f"{facts['n_duplicate_ids']:,} ids {id_name} appear more than once in {where}{joined}: "
+            "make the id unique (a view with one row per customer)"
+        )
+    if n_seed_ids == 0:
+        raise InputError(f"the seed ({seed.describe()}) returned no ids: check the seed table or query")
+    if job["seed"]["value"] and facts["n_bad_seed_values"] > 0:
+        raise InputError(
+            f"{facts['n_bad_seed_values']:,} seed ids have a value {job['seed']['value_name']!r} that is NULL, negative or not finite: "
+            "give every member a value of 0 or more"
+        )
+
+
+def _normalise_profile(profile: pd.DataFrame, features: list[dict[str, Any]]) -> pd.DataFrame:
+    """The profile step's rows, typed, in feature order, each named (the SQL carries the
+    feature's index only)."""
     profile = profile.copy()
     profile.columns = [c.lower() for c in profile.columns]
     weighted = "seed_value_total" in profile.columns  # a value-based seed: its counts are weighted
@@ -844,9 +903,11 @@ def _normalise_profile(profile: pd.DataFrame) -> pd.DataFrame:
     # whole seed); the JS step treats both alike, the histograms need the 0.
     profile[counts] = profile[counts].fillna(0)
     integers = ["idx", "js_rank", "pop_count", "seed_count", "n_population", "n_null_ids", "n_duplicate_ids", "repeated_pairs", "non_finite"]
-    integers += ["n_profiled", "n_seed_found", "n_seed_ids"] + (["n_bad_seed_values"] if weighted else [])
+    integers += ["n_profiled", "n_seed_found"] + (["n_bad_seed_values"] if weighted else [])
     for column in integers + [c for c in counts + ["seed_weight"] if not (weighted and c in seed_counts)]:
-        profile[column] = pd.to_numeric(profile[column]).astype("int64")
+        profile[column] = pd.to_numeric(profile[column]).fillna(0).astype("int64")
+    name_of = {f["idx"]: f["name"] for f in features}
+    profile.insert(1, "feature", profile["idx"].map(name_of))
     return profile.sort_values("idx").reset_index(drop=True)
 
 
@@ -854,33 +915,14 @@ _REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long tabl
 
 
 def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
-    """What the one statement's `checks` guard stops on, checked in Python with the
-    feature named: an empty population, NULL or repeated ids, a value-based seed's bad
-    values, non-finite values."""
+    """What the profile shows that stops the job, with the feature named: repeated (id,
+    feature) pairs, a value-based seed worth 0, non-finite values."""
     first = profile.iloc[0]
     where = job["population_label"]
-    id_name = job["id_col"]
-    if first["n_population"] == 0:
-        raise InputError(f"the population {where} is empty: check the table")
-    if first["n_null_ids"] > 0:
-        raise InputError(f"{first['n_null_ids']:,} customers of {where} have a NULL id {id_name}: filter them out in a view")
-    if first["n_duplicate_ids"] > 0:
-        joined = " (or a table joined on the id repeats it)" if job["layout"] == "wide" and "JOIN" in job["population"] else ""
-        raise InputError(
-            f"{first['n_duplicate_ids']:,} ids {id_name} appear more than once in {where}{joined}: "
-            "make the id unique (a view with one row per customer)"
-        )
     if profile["repeated_pairs"].max() > 0:
         raise InputError(f"{_REPEATED_PAIRS} ({where})")
-    if "n_bad_seed_values" in profile.columns:  # a value-based seed (a NaN value makes every seed mean NaN)
-        seed = job["seed"]
-        if first["n_bad_seed_values"] > 0:
-            raise InputError(
-                f"{first['n_bad_seed_values']:,} seed ids have a value {seed['value_name']!r} that is NULL, negative or not finite: "
-                "give every member a value of 0 or more"
-            )
-        if first["n_seed_found"] > 0 and not first["seed_value_total"] > 0:
-            raise InputError(f"the values {seed['value_name']!r} of the seed members found add up to 0: give some members a value above 0")
+    if "seed_value_total" in profile.columns and first["n_seed_found"] > 0 and not first["seed_value_total"] > 0:
+        raise InputError(f"the values {job['seed']['value_name']!r} of the seed members found add up to 0: give some members a value above 0")
     bad = profile.loc[profile["non_finite"] > 0, "feature"]  # flagged in SQL, where NaN and NULL differ
     if len(bad):
         names = ", ".join(repr(name) for name in bad.head(5))

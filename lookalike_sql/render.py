@@ -14,7 +14,10 @@ from typing import Any
 
 import jinja2
 
+from . import checks
+from .console import comment_text
 from .dialects import Dialect, get_dialect
+from .errors import InputError
 from .resources import sql_dir
 
 
@@ -68,17 +71,15 @@ def sql_sum(terms: list[str]) -> str:
     return terms[0]
 
 
-def comment_text(value: object) -> str:
-    """A value as it may appear in a ``--`` comment: whitespace runs (line breaks, tabs,
-    U+2028 and the like included) folded into one space, so it stays on its line."""
-    return " ".join(str(value).split())
-
-
 def render(template: str, dialect: str | Dialect, **context: Any) -> str:
     """Render ``templates/<template>`` for ``dialect`` and return tidy SQL text."""
     d = get_dialect(dialect)
     env = environment()
-    helpers = {"dialect": d, "q": d.quote, "lit": d.string_literal, "num": d.float_literal}
+    helpers = {
+        "dialect": d, "q": d.quote, "lit": d.string_literal, "num": d.float_literal,
+        # the job's checks (lookalike_sql/checks.py), for the guards
+        "check": checks.check, "guard_checks": checks.guard_checks, "feature_message": checks.feature_message,
+    }
     statement = template.split(".", 1)[0]  # "lookalike", "profile", "rank", "histograms"
     sql = env.get_template(template).render(d=DialectMacros(d, env, helpers), statement=statement, **helpers, **context)
     return list_stages(tidy(sql))
@@ -109,3 +110,18 @@ def tidy(sql: str) -> str:
     like, and could end a ``--`` comment the engines continue)."""
     lines = [line.rstrip(" \t\r") for line in sql.split("\n")]
     return "\n".join(line for line in lines if line.strip()) + "\n"
+
+
+def check_statement_size(sql: str, dialect: str | Dialect) -> None:
+    """Refuse a statement larger than the dialect accepts (``Dialect.max_statement_bytes``,
+    counted in bytes of UTF-8). Redshift: "The maximum size for a single Amazon Redshift SQL
+    statement is 16 MB" (https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-sql.html).
+    DuckDB and Hive/Spark document no limit, so nothing is checked for them."""
+    d = get_dialect(dialect)
+    limit = d.max_statement_bytes
+    size = len(sql.encode("utf-8"))
+    if limit is not None and size > limit:
+        raise InputError(
+            f"the {d.name} statement is {size / 2**20:.1f} MiB, over {d.name}'s limit of {limit / 2**20:g} MiB per statement: "
+            "use fewer bins, a long table, or fewer candidate features (--features)"
+        )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.generator import Generator
 
 from .dialects import Dialect, get_dialect
 from .errors import InputError
@@ -138,3 +140,133 @@ def filter_expression(text: str, dialect: str | Dialect, columns: list[str] | No
             if columns is not None and node.name.lower() not in {c.lower() for c in columns}:
                 raise InputError(f"the population filter names {node.name!r}, which the population does not hold: choose among its columns")
     return text
+
+
+def _with_clause(node: exp.Expression) -> exp.With | None:
+    return node.args.get("with_") or node.args.get("with")
+
+
+def nested_withs(cte: exp.CTE, *, anywhere: bool) -> list[exp.With]:
+    """The WITH clauses inside the body of ``cte``: anywhere in it (``anywhere=True``), or
+    only those heading it (its own query, or a branch of its UNION/INTERSECT/EXCEPT)."""
+    if anywhere:
+        return list(cte.this.find_all(exp.With))
+    found: list[exp.With] = []
+    todo: list[exp.Expression] = [cte.this]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (exp.Subquery, exp.Paren)):  # parentheses around the body or a branch
+            todo.append(node.this)
+            continue
+        clause = _with_clause(node)
+        if clause is not None:
+            found.append(clause)
+        if isinstance(node, exp.SetOperation):
+            todo += [node.this, node.expression]
+    return found
+
+
+def _writer(d: Dialect) -> Generator:
+    """sqlglot's generator for the dialect, writing text literals as ``Dialect.string_literal``
+    does (sqlglot writes Redshift's 'o''brien' as 'o\\'brien', which Redshift reads alike
+    but PostgreSQL, its stand-in, does not) and leaving every WITH where it is."""
+    return _writer_class(d.sqlglot_name, d.string_quote_escape == "''")(dialect=d.sqlglot_name, comments=False)
+
+
+@lru_cache(maxsize=None)
+def _writer_class(sqlglot_name: str, standard: bool) -> type[Generator]:
+    dialect = sqlglot.Dialect.get_or_raise(sqlglot_name)
+
+    class Writer(dialect.generator_class):  # type: ignore[name-defined,misc]
+        # sqlglot's Hive writer lifts a WITH out of a subquery to the top of what it writes:
+        # a CTE's body would then start with WITH, which Hive refuses. Keep WITHs in place.
+        EXPRESSIONS_WITHOUT_NESTED_CTES: set[type[exp.Expression]] = set()
+
+        def literal_sql(self, expression: exp.Literal) -> str:
+            if standard and expression.is_string:
+                return "'" + expression.this.replace("'", "''") + "'"
+            return super().literal_sql(expression)
+
+    return Writer
+
+
+def _faithful_sql(node: exp.Expression, d: Dialect, role: str, original: str) -> str:
+    """``node`` written in the dialect, after checking that the text parses back to the same
+    tree (names quoted or not as they were, the same literals, functions and clauses) and
+    holds no backslash the ``original`` text lacked (an escape Redshift and PostgreSQL
+    read differently), so writing it did not change what the query means. Comments are
+    dropped."""
+    text = _writer(d).generate(node, copy=True)
+    try:
+        back = sqlglot.parse_one(text, read=d.sqlglot_name)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        back = None
+    if back != node or ("\\" in text and "\\" not in original):
+        raise InputError(
+            f"the {role} query's WITH cannot be moved into the statement unchanged (sqlglot does not write it back as "
+            f"{d.name} faithfully): write the query with subqueries instead of WITH"
+        )
+    return text
+
+
+def hoist_ctes(query: str, dialect: str | Dialect, taken: set[str], *, role: str = "seed") -> tuple[list[tuple[str, str]], str]:
+    """Take the leading WITH off a validated user query (see ``query_id_column``), so its
+    CTEs can join the statement's own top-level WITH: a CTE's body may not hold another
+    WITH on Redshift ("You can't specify another WITH clause inside a WITH clause
+    subquery": https://docs.aws.amazon.com/redshift/latest/dg/r_WITH_clause.html) nor on
+    Hive 2.3 (``WITH a AS (WITH b AS (...) SELECT ...)`` fails with "Ambiguous table alias").
+
+    Returns ``(ctes, select)``: ``ctes`` lists ``(name, body)`` in the query's order (a CTE
+    may read the ones before it, so place them in this order, before any CTE that reads
+    ``select``), ``name`` as written in SQL (quoted if the query quoted it) and ``body`` the
+    CTE's query in the dialect; ``select`` is the rest of the query. A query without WITH
+    comes back as it was: ``([], query)``. Bodies and ``select`` are written by sqlglot and
+    checked to parse back to the same tree; comments are dropped.
+
+    ``taken`` holds the names the CTEs may not use, compared without regard to case (all
+    three warehouses fold or ignore it): the statement's CTE names and every table it
+    reads by an unqualified name (a CTE of that name would shadow the table). The hoisted
+    names are added to it, so a second query hoisted with the same set cannot reuse them.
+    A clash is an ``InputError`` naming the CTE.
+
+    A WITH deeper in the query (in a FROM subquery) stays where it is, except on Redshift:
+    its documentation allows a WITH in a subquery of a SELECT, but not inside a WITH
+    clause subquery, and the statement places the user's query inside its seed CTE, so
+    such a query is refused. On Hive a WITH in a FROM subquery runs (Hive 2.3.9), although
+    the Common Table Expression page says "The WITH clause is not supported within SubQuery
+    Blocks" (https://hive.apache.org/docs/latest/language/common-table-expression)."""
+    d = get_dialect(dialect)
+    tree = parse_one_statement(query, d)
+    leading = _with_clause(tree)
+    if "with-inside-cte" in d.rules and any(w is not leading for w in tree.find_all(exp.With)):
+        raise InputError(
+            f"the {role} query has a WITH inside a subquery, which {d.name} refuses once the query is placed in the "
+            f"statement's WITH: move those CTEs to the {role} query's leading WITH"
+        )
+    if leading is None:
+        return [], query
+    if leading.args.get("recursive"):
+        raise InputError(f"the {role} query uses WITH RECURSIVE, which cannot join the statement's WITH: write it without recursion")
+    names = {name.lower() for name in taken}
+    found: list[str] = []
+    ctes: list[tuple[str, str]] = []
+    for cte in leading.expressions:
+        alias = cte.args["alias"]
+        name = alias.name
+        if alias.columns:
+            raise InputError(f"the {role} query's CTE {name!r} lists its column names after its name: name the columns in its SELECT instead")
+        if "with-heading-cte" in d.rules and nested_withs(cte, anywhere=False):
+            raise InputError(f"the {role} query's CTE {name!r} holds another WITH, which {d.name} refuses: write those CTEs one after the other")
+        if name.lower() in names:
+            raise InputError(
+                f"the {role} query's CTE name {name!r} is already used in the statement (by its own CTEs or tables, or another "
+                f"query's CTEs): rename the CTE in the {role} query"
+            )
+        names.add(name.lower())
+        found.append(name)
+        ctes.append((alias.this.sql(dialect=d.sqlglot_name), _faithful_sql(cte.this, d, role, query)))
+    rest = tree.copy()
+    rest.set("with_" if "with_" in rest.args else "with", None)
+    select = _faithful_sql(rest, d, role, query)
+    taken.update(found)
+    return ctes, select

@@ -8,6 +8,10 @@ Fixtures:
   engine           parametrized over "duckdb", "redshift", "hive": an EngineHandle
                    (.name, .connection, .load(table, df), .query(sql), .execute(sql));
                    only the engine a test actually uses gets started.
+  hive_cli         hive_cli.HiveCLI: REAL Apache Hive 2.3.9 (its CLI, Derby metastore,
+                   MapReduce in local mode) on a fresh home for the session; a JVM
+                   per batch of statements, none before a test runs SQL. A test that
+                   uses it is marked engine and hive_cli automatically.
 
 An engine that cannot start is skipped locally, but fails the tests when
 CI=true: a missing engine under CI is a failure, never a skip.
@@ -27,6 +31,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engines
 from engines import EngineUnavailable
+from hive_cli import HiveCLI
 
 
 def pytest_configure(config):
@@ -35,6 +40,15 @@ def pytest_configure(config):
     # from inside pyspark, not from this project's code.
     config.addinivalue_line("filterwarnings", "ignore:PySpark does not yet fully support pandas:FutureWarning")
     config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated::pyspark")
+
+
+def pytest_collection_modifyitems(items):
+    # Whatever its module says, a test that uses real Hive runs an engine:
+    # `-m "not engine"` (or "not hive_cli") deselects it, so no JVM starts.
+    for item in items:
+        if "hive_cli" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
+            item.add_marker(pytest.mark.hive_cli)
 
 
 def _unavailable(reason: str):
@@ -103,6 +117,23 @@ def spark():
     session.stop()
 
 
+_hive_clis: list[HiveCLI] = []  # for the terminal summary
+
+
+@pytest.fixture(scope="session")
+def hive_cli():
+    cli, missing = None, None
+    try:
+        cli = HiveCLI()  # finds the jars, java and javac, builds the extras jar; no JVM yet
+    except EngineUnavailable as e:
+        missing = str(e)
+    if missing:
+        _unavailable(missing)
+    _hive_clis.append(cli)
+    yield cli
+    cli.close()
+
+
 # engine fixture: dialect name -> (fixture providing the connection, loader kind)
 _ENGINES = {
     "duckdb": ("duckdb_con", "duckdb"),
@@ -142,3 +173,10 @@ def pytest_terminal_summary(terminalreporter):
     if engines.startup_seconds:
         times = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(engines.startup_seconds.items()))
         terminalreporter.write_line(f"engine start-up: {times}")
+    runs = [r for cli in _hive_clis for r in cli.history]
+    if runs:
+        starts = [r.startup_seconds for r in runs if r.startup_seconds is not None]
+        terminalreporter.write_line(
+            f"hive-cli: {len(runs)} JVMs, {sum(r.jobs for r in runs)} jobs, {sum(r.seconds for r in runs):.1f}s"
+            + (f" (JVM start to first job {min(starts):.1f}-{max(starts):.1f}s)" if starts else "")
+        )

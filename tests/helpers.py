@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lookalike_sql.checks import BY_CODE, stop_in
 from lookalike_sql.reference import ReferenceResult, reference_lookalike
 
 TOLERANCE = 1e-9
@@ -44,3 +45,11 @@ def assert_same_features(got: pd.DataFrame, ref: ReferenceResult) -> None:
     assert len(merged) == len(ref.features)
     np.testing.assert_allclose(merged["js_divergence"], merged["js_divergence_ref"], rtol=0, atol=TOLERANCE)
     np.testing.assert_allclose(merged["weight"].fillna(-1), merged["weight_ref"].fillna(-1), rtol=0, atol=TOLERANCE)
+
+
+def assert_stopped(error_text: str, code: str) -> None:
+    """An engine's error carries the stop message of check ``code`` (its code letter and
+    its words), whatever the engine wrapped it in."""
+    message = stop_in(error_text)
+    assert message is not None, f"no lookalike-sql stop message in: {error_text[:500]}"
+    assert message.startswith(f"{code}: "), f"expected check {code} ({BY_CODE[code].reason}), got: {message}"

@@ -41,7 +41,7 @@ def both_paths(engine, model, dataset, size, reference_frame=None, **controls):
     if model.method == "mahalanobis":  # the covariance is inverted in Python: no one statement
         with pytest.raises(InputError, match="method mahalanobis inverts the k x k covariance in Python"):
             model.sql(Seed.table("mt_seed"), size, dialect=engine.name, connection=engine.connection, **controls)
-        assert list(result.statements) == ["profile", "covariance", "rank", "histograms"]
+        assert list(result.statements) == ["facts", "profile", "covariance", "rank", "histograms"]
         return result
     got = engine.query(model.sql(Seed.table("mt_seed"), size, dialect=engine.name, connection=engine.connection, **controls))
     got.columns = [dataset.id_column, "rank", "distance"]

@@ -178,7 +178,7 @@ def test_executed_statements_have_headers_and_no_bind_placeholders(duckdb_con, m
         population = Long(table, ids=f"{table}_ids")
     duckdb_con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM render_frame")
     result = Lookalike(population, "customer_id", min_count=10).execute(duckdb_con, Seed.ids(data.seed_ids[:100]), 50)
-    assert sorted(result.statements) == ["histograms", "profile", "rank"]
+    assert sorted(result.statements) == ["facts", "histograms", "profile", "rank"]
     for step, sql in result.statements.items():
         lines = header(sql)
         assert lines[0].startswith(f"-- lookalike-sql {lookalike_sql.__version__} (duckdb): "), step

@@ -1,11 +1,11 @@
 -- lookalike-sql VERSION (hive): the lookalike audience as one statement
 -- What it computes: profiles each feature against the seed (JS divergence of histograms), weighs the most divergent, ranks
---   customers by weighted distance to the seed's mean, returns the top 30000 ids not in the seed with rank and distance
+--   customers by weighted distance to the seed mean, returns the top 30000 ids not in the seed with rank and distance
 -- Rendered: YYYY-MM-DD (UTC)
 -- Population: mart.population (wide), id member_srl, 3 candidate features
 -- Seed: table mart.mom_seed, column member_srl
 -- Parameters: size 30000, max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true, profile sample everyone
--- Stages: seed -> population -> profile -> select -> rank -> top-n
+-- Stages: seed -> profile -> select -> rank -> top-n
 WITH
 seed_ids AS (
   -- stage: seed, distinct non-NULL ids
@@ -16,182 +16,126 @@ seed_ids AS (
   ) seed_source
   WHERE seed_source.seed_id IS NOT NULL
 ),
-seed_size AS (
-  -- stage: seed, its number of distinct ids
-  SELECT COUNT(*) AS n_seed_ids FROM seed_ids
-),
-population_size AS (
-  -- stage: population, its size and the id column's soundness (checked before use)
-  SELECT
-    COUNT(*) AS n_population,
-    COUNT(*) - COUNT(p.`member_srl`) AS n_null_ids,
-    COUNT(p.`member_srl`) - COUNT(DISTINCT p.`member_srl`) AS n_duplicate_ids,
-    0 AS repeated_pairs
-  FROM `mart`.`population` p
-),
-pop_range_1 AS (
-  -- stage: profile, pass 1 over the profiled customers: range, count and mean per feature
-  SELECT
-    COUNT(*) AS n_profiled,
-    MIN(CAST(p.`age000` AS DOUBLE)) AS lo_1, MAX(CAST(p.`age000` AS DOUBLE)) AS hi_1, NULLIF(MAX(CAST(p.`age000` AS DOUBLE)) - MIN(CAST(p.`age000` AS DOUBLE)), 0) AS wd_1,
-    COUNT(p.`age000`) AS n_1,
-    COALESCE(SUM(CAST(p.`age000` AS DOUBLE)), 0) / NULLIF(COUNT(*), 0) AS mu_1,
-    MIN(CAST(p.`sex000` AS DOUBLE)) AS lo_2, MAX(CAST(p.`sex000` AS DOUBLE)) AS hi_2, NULLIF(MAX(CAST(p.`sex000` AS DOUBLE)) - MIN(CAST(p.`sex000` AS DOUBLE)), 0) AS wd_2,
-    COUNT(p.`sex000`) AS n_2,
-    COALESCE(SUM(CAST(p.`sex000` AS DOUBLE)), 0) / NULLIF(COUNT(*), 0) AS mu_2,
-    MIN(CAST(p.`gpo015` AS DOUBLE)) AS lo_3, MAX(CAST(p.`gpo015` AS DOUBLE)) AS hi_3, NULLIF(MAX(CAST(p.`gpo015` AS DOUBLE)) - MIN(CAST(p.`gpo015` AS DOUBLE)), 0) AS wd_3,
-    COUNT(p.`gpo015`) AS n_3,
-    COALESCE(SUM(CAST(p.`gpo015` AS DOUBLE)), 0) / NULLIF(COUNT(*), 0) AS mu_3
-  FROM `mart`.`population` p
-),
-pop_hist_1 AS (
-  -- stage: profile, pass 2: standard deviation and equal-width histograms
-  SELECT
-    SQRT(SUM((dev_1) * (dev_1)) / NULLIF(COUNT(*), 0)) AS sd_1,
-    COUNT(CASE WHEN raw_1 <= 0 THEN 1 END) AS p_1_0,
-    COUNT(CASE WHEN raw_1 = 1 THEN 1 END) AS p_1_1,
-    COUNT(CASE WHEN raw_1 = 2 THEN 1 END) AS p_1_2,
-    COUNT(CASE WHEN raw_1 = 3 THEN 1 END) AS p_1_3,
-    COUNT(CASE WHEN raw_1 = 4 THEN 1 END) AS p_1_4,
-    COUNT(CASE WHEN raw_1 = 5 THEN 1 END) AS p_1_5,
-    COUNT(CASE WHEN raw_1 = 6 THEN 1 END) AS p_1_6,
-    COUNT(CASE WHEN raw_1 = 7 THEN 1 END) AS p_1_7,
-    COUNT(CASE WHEN raw_1 = 8 THEN 1 END) AS p_1_8,
-    COUNT(CASE WHEN raw_1 >= 9 THEN 1 END) AS p_1_9,
-    SQRT(SUM((dev_2) * (dev_2)) / NULLIF(COUNT(*), 0)) AS sd_2,
-    COUNT(CASE WHEN raw_2 <= 0 THEN 1 END) AS p_2_0,
-    COUNT(CASE WHEN raw_2 = 1 THEN 1 END) AS p_2_1,
-    COUNT(CASE WHEN raw_2 = 2 THEN 1 END) AS p_2_2,
-    COUNT(CASE WHEN raw_2 = 3 THEN 1 END) AS p_2_3,
-    COUNT(CASE WHEN raw_2 = 4 THEN 1 END) AS p_2_4,
-    COUNT(CASE WHEN raw_2 = 5 THEN 1 END) AS p_2_5,
-    COUNT(CASE WHEN raw_2 = 6 THEN 1 END) AS p_2_6,
-    COUNT(CASE WHEN raw_2 = 7 THEN 1 END) AS p_2_7,
-    COUNT(CASE WHEN raw_2 = 8 THEN 1 END) AS p_2_8,
-    COUNT(CASE WHEN raw_2 >= 9 THEN 1 END) AS p_2_9,
-    SQRT(SUM((dev_3) * (dev_3)) / NULLIF(COUNT(*), 0)) AS sd_3,
-    COUNT(CASE WHEN raw_3 <= 0 THEN 1 END) AS p_3_0,
-    COUNT(CASE WHEN raw_3 = 1 THEN 1 END) AS p_3_1,
-    COUNT(CASE WHEN raw_3 = 2 THEN 1 END) AS p_3_2,
-    COUNT(CASE WHEN raw_3 = 3 THEN 1 END) AS p_3_3,
-    COUNT(CASE WHEN raw_3 = 4 THEN 1 END) AS p_3_4,
-    COUNT(CASE WHEN raw_3 = 5 THEN 1 END) AS p_3_5,
-    COUNT(CASE WHEN raw_3 = 6 THEN 1 END) AS p_3_6,
-    COUNT(CASE WHEN raw_3 = 7 THEN 1 END) AS p_3_7,
-    COUNT(CASE WHEN raw_3 = 8 THEN 1 END) AS p_3_8,
-    COUNT(CASE WHEN raw_3 >= 9 THEN 1 END) AS p_3_9
+population_range AS (
+  -- stage: profile, pass 1, one row: the population size and NULL ids, and per feature the
+  -- range, count and mean over the profiled customers (checked: no NaN or infinite value)
+  SELECT r.*
   FROM (
     SELECT
-      COALESCE(CAST(p.`age000` AS DOUBLE), 0) - st.mu_1 AS dev_1,
-      FLOOR((CAST(p.`age000` AS DOUBLE) - st.lo_1) / st.wd_1 * 10) AS raw_1,
-      COALESCE(CAST(p.`sex000` AS DOUBLE), 0) - st.mu_2 AS dev_2,
-      FLOOR((CAST(p.`sex000` AS DOUBLE) - st.lo_2) / st.wd_2 * 10) AS raw_2,
-      COALESCE(CAST(p.`gpo015` AS DOUBLE), 0) - st.mu_3 AS dev_3,
-      FLOOR((CAST(p.`gpo015` AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3
-    FROM `mart`.`population` p
-    CROSS JOIN pop_range_1 st
-  ) binned
-),
-seed_stats_1 AS (
-  -- stage: profile, the seed members' histograms and mean value (for the persona)
-  SELECT
-    COUNT(*) AS n_seed_found,
-    COUNT(x_1) AS sn_1,
-    COUNT(CASE WHEN raw_1 <= 0 THEN 1 END) AS q_1_0,
-    COUNT(CASE WHEN raw_1 = 1 THEN 1 END) AS q_1_1,
-    COUNT(CASE WHEN raw_1 = 2 THEN 1 END) AS q_1_2,
-    COUNT(CASE WHEN raw_1 = 3 THEN 1 END) AS q_1_3,
-    COUNT(CASE WHEN raw_1 = 4 THEN 1 END) AS q_1_4,
-    COUNT(CASE WHEN raw_1 = 5 THEN 1 END) AS q_1_5,
-    COUNT(CASE WHEN raw_1 = 6 THEN 1 END) AS q_1_6,
-    COUNT(CASE WHEN raw_1 = 7 THEN 1 END) AS q_1_7,
-    COUNT(CASE WHEN raw_1 = 8 THEN 1 END) AS q_1_8,
-    COUNT(CASE WHEN raw_1 >= 9 THEN 1 END) AS q_1_9,
-    AVG(COALESCE(x_1, 0)) AS sm_1,
-    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
-    AVG(dev_1) AS sdev_1,
-    COUNT(x_2) AS sn_2,
-    COUNT(CASE WHEN raw_2 <= 0 THEN 1 END) AS q_2_0,
-    COUNT(CASE WHEN raw_2 = 1 THEN 1 END) AS q_2_1,
-    COUNT(CASE WHEN raw_2 = 2 THEN 1 END) AS q_2_2,
-    COUNT(CASE WHEN raw_2 = 3 THEN 1 END) AS q_2_3,
-    COUNT(CASE WHEN raw_2 = 4 THEN 1 END) AS q_2_4,
-    COUNT(CASE WHEN raw_2 = 5 THEN 1 END) AS q_2_5,
-    COUNT(CASE WHEN raw_2 = 6 THEN 1 END) AS q_2_6,
-    COUNT(CASE WHEN raw_2 = 7 THEN 1 END) AS q_2_7,
-    COUNT(CASE WHEN raw_2 = 8 THEN 1 END) AS q_2_8,
-    COUNT(CASE WHEN raw_2 >= 9 THEN 1 END) AS q_2_9,
-    AVG(COALESCE(x_2, 0)) AS sm_2,
-    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
-    AVG(dev_2) AS sdev_2,
-    COUNT(x_3) AS sn_3,
-    COUNT(CASE WHEN raw_3 <= 0 THEN 1 END) AS q_3_0,
-    COUNT(CASE WHEN raw_3 = 1 THEN 1 END) AS q_3_1,
-    COUNT(CASE WHEN raw_3 = 2 THEN 1 END) AS q_3_2,
-    COUNT(CASE WHEN raw_3 = 3 THEN 1 END) AS q_3_3,
-    COUNT(CASE WHEN raw_3 = 4 THEN 1 END) AS q_3_4,
-    COUNT(CASE WHEN raw_3 = 5 THEN 1 END) AS q_3_5,
-    COUNT(CASE WHEN raw_3 = 6 THEN 1 END) AS q_3_6,
-    COUNT(CASE WHEN raw_3 = 7 THEN 1 END) AS q_3_7,
-    COUNT(CASE WHEN raw_3 = 8 THEN 1 END) AS q_3_8,
-    COUNT(CASE WHEN raw_3 >= 9 THEN 1 END) AS q_3_9,
-    AVG(COALESCE(x_3, 0)) AS sm_3,
-    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
-    AVG(dev_3) AS sdev_3
-  FROM (
-    SELECT
+      1 AS range_key, COUNT(*) AS n_population, COUNT(*) - COUNT(p.customer_id) AS n_null_ids, SUM(p.profiled) AS n_profiled,
+      MIN(p.x_1) AS lo_1, MAX(p.x_1) AS hi_1, COALESCE(SUM(p.x_1), 0) / CASE WHEN SUM(p.profiled) = 0 THEN NULL ELSE SUM(p.profiled) END AS mean_1,
+      SUM(p.x_1) AS total_1,
+      MIN(p.x_2) AS lo_2, MAX(p.x_2) AS hi_2, COALESCE(SUM(p.x_2), 0) / CASE WHEN SUM(p.profiled) = 0 THEN NULL ELSE SUM(p.profiled) END AS mean_2,
+      SUM(p.x_2) AS total_2,
+      MIN(p.x_3) AS lo_3, MAX(p.x_3) AS hi_3, COALESCE(SUM(p.x_3), 0) / CASE WHEN SUM(p.profiled) = 0 THEN NULL ELSE SUM(p.profiled) END AS mean_3,
+      SUM(p.x_3) AS total_3
+    FROM (
+      SELECT
+      p.`member_srl` AS customer_id, 1 AS profiled,
       CAST(p.`age000` AS DOUBLE) AS x_1,
-      COALESCE(CAST(p.`age000` AS DOUBLE), 0) - st.mu_1 AS dev_1,
-      FLOOR((CAST(p.`age000` AS DOUBLE) - st.lo_1) / st.wd_1 * 10) AS raw_1,
       CAST(p.`sex000` AS DOUBLE) AS x_2,
-      COALESCE(CAST(p.`sex000` AS DOUBLE), 0) - st.mu_2 AS dev_2,
-      FLOOR((CAST(p.`sex000` AS DOUBLE) - st.lo_2) / st.wd_2 * 10) AS raw_2,
-      CAST(p.`gpo015` AS DOUBLE) AS x_3,
-      COALESCE(CAST(p.`gpo015` AS DOUBLE), 0) - st.mu_3 AS dev_3,
-      FLOOR((CAST(p.`gpo015` AS DOUBLE) - st.lo_3) / st.wd_3 * 10) AS raw_3
-    -- the seed's rows first, then the one-row statistics (DuckDB would otherwise join the
-    -- statistics to every customer before the seed)
-    FROM (SELECT * FROM `mart`.`population` seed_rows WHERE seed_rows.`member_srl` IN (SELECT seed_id FROM seed_ids)) p
-    CROSS JOIN pop_range_1 st
-  ) seed_binned
+      CAST(p.`gpo015` AS DOUBLE) AS x_3
+      FROM `mart`.`population` p
+    ) p
+  ) r
+  WHERE CAST(regexp_extract('1', CASE WHEN NOT (r.n_population > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'E: lookalike-sql stopped the job: the population is empty: check the population table.'), ''), 'E: lookalike-sql stopped the job: the population is empty: check the population table.') WHEN NOT (r.n_null_ids = 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'N: lookalike-sql stopped the job: the population has customers whose id is NULL: filter them out in a view.'), ''), 'N: lookalike-sql stopped the job: the population has customers whose id is NULL: filter them out in a view.') WHEN NOT ((COALESCE(r.total_1, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_1, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature age000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature age000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') WHEN NOT ((COALESCE(r.total_2, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_2, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature sex000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature sex000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') WHEN NOT ((COALESCE(r.total_3, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_3, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature gpo015 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature gpo015 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') ELSE '1' END, 0) AS INT) = 1
+),
+profile_values AS (
+  -- stage: profile, pass 2 reads every feature of the customers profiled, one row
+  -- per customer and feature, with the range and mean of the feature
+  SELECT
+    u.idx, u.name_order, u.x, j.profiled, j.in_seed, j.n_population, j.n_profiled, u.lo, u.hi, u.mean
+  FROM (
+    SELECT
+      p.profiled, CASE WHEN s.seed_id IS NULL THEN 0 ELSE 1 END AS in_seed,
+      r.n_population, r.n_profiled,
+      p.x_1, r.lo_1, r.hi_1, r.mean_1,
+      p.x_2, r.lo_2, r.hi_2, r.mean_2,
+      p.x_3, r.lo_3, r.hi_3, r.mean_3
+    FROM (
+      SELECT
+        1 AS range_key,
+        p.`member_srl` AS customer_id, 1 AS profiled,
+        CAST(p.`age000` AS DOUBLE) AS x_1,
+        CAST(p.`sex000` AS DOUBLE) AS x_2,
+        CAST(p.`gpo015` AS DOUBLE) AS x_3
+      FROM `mart`.`population` p
+    ) p
+    -- the one row of pass 1, joined on a key (Hive refuses a cartesian product)
+    JOIN population_range r ON r.range_key = p.range_key
+    LEFT JOIN seed_ids s ON s.seed_id = p.customer_id
+  ) j
+  LATERAL VIEW stack(3,
+    1, 1, j.x_1, j.lo_1, j.hi_1, j.mean_1,
+    2, 3, j.x_2, j.lo_2, j.hi_2, j.mean_2,
+    3, 2, j.x_3, j.lo_3, j.hi_3, j.mean_3
+  ) u AS idx, name_order, x, lo, hi, mean
 ),
 profile AS (
-  -- stage: profile, one row per feature (the wide one-row results, unpivoted)
+  -- stage: profile, pass 2, one row per feature: spread and histogram of the profiled customers,
+  -- and the histogram and mean deviation of the seed members
   SELECT
-    u.idx, u.name_order, u.feature, one_row.n_population, one_row.n_null_ids, one_row.n_duplicate_ids, one_row.repeated_pairs, one_row.n_profiled, one_row.n_seed_found, one_row.n_seed_ids, u.lo, u.hi, u.mean, u.std, u.pop_count, u.seed_count, u.seed_weight, u.seed_mean, u.seed_dev, u.p_0, u.q_0, u.p_1, u.q_1, u.p_2, u.q_2, u.p_3, u.q_3, u.p_4, u.q_4, u.p_5, u.q_5, u.p_6, u.q_6, u.p_7, u.q_7, u.p_8, u.q_8, u.p_9, u.q_9
+    b.idx, b.name_order, MAX(b.n_population) AS n_population, 0 AS n_null_ids, 0 AS n_duplicate_ids, 0 AS repeated_pairs,
+    MAX(b.n_profiled) AS n_profiled, MAX(b.lo) AS lo, MAX(b.hi) AS hi, MAX(b.mean) AS mean,
+    COUNT(CASE WHEN b.profiled = 1 AND b.x IS NOT NULL THEN 1 END) AS pop_count,
+    SQRT(SUM(CASE WHEN b.profiled = 1 THEN b.dev * b.dev ELSE 0 END) / CASE WHEN MAX(b.n_profiled) = 0 THEN NULL ELSE MAX(b.n_profiled) END) AS std,
+    SUM(b.in_seed) AS n_seed_found, COUNT(CASE WHEN b.in_seed = 1 AND b.x IS NOT NULL THEN 1 END) AS seed_count,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.x IS NOT NULL THEN 1 END) AS seed_weight,
+    SUM(CASE WHEN b.in_seed = 1 THEN COALESCE(b.x, 0) ELSE 0 END) / CASE WHEN SUM(b.in_seed) = 0 THEN NULL ELSE SUM(b.in_seed) END AS seed_mean,
+    -- the persona from the mean deviation, not seed mean - mean: no cancellation when both are close
+    SUM(CASE WHEN b.in_seed = 1 THEN b.dev ELSE 0 END) / CASE WHEN SUM(b.in_seed) = 0 THEN NULL ELSE SUM(b.in_seed) END AS seed_dev,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin <= 0 THEN 1 END) AS p_0,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin <= 0 THEN 1 END) AS q_0,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 1 THEN 1 END) AS p_1,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 1 THEN 1 END) AS q_1,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 2 THEN 1 END) AS p_2,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 2 THEN 1 END) AS q_2,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 3 THEN 1 END) AS p_3,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 3 THEN 1 END) AS q_3,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 4 THEN 1 END) AS p_4,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 4 THEN 1 END) AS q_4,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 5 THEN 1 END) AS p_5,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 5 THEN 1 END) AS q_5,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 6 THEN 1 END) AS p_6,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 6 THEN 1 END) AS q_6,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 7 THEN 1 END) AS p_7,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 7 THEN 1 END) AS q_7,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin = 8 THEN 1 END) AS p_8,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin = 8 THEN 1 END) AS q_8,
+    COUNT(CASE WHEN b.profiled = 1 AND b.raw_bin >= 9 THEN 1 END) AS p_9,
+    COUNT(CASE WHEN b.in_seed = 1 AND b.raw_bin >= 9 THEN 1 END) AS q_9
   FROM (
-    SELECT * FROM seed_size sz CROSS JOIN population_size ps CROSS JOIN pop_range_1 st CROSS JOIN pop_hist_1 sh CROSS JOIN seed_stats_1 ss
-  ) one_row
-  LATERAL VIEW stack(3,
-    1, 1, 'age000', one_row.lo_1, one_row.hi_1, one_row.mu_1, one_row.sd_1, one_row.n_1, one_row.sn_1, one_row.sn_1, one_row.sm_1, one_row.sdev_1, one_row.p_1_0, one_row.q_1_0, one_row.p_1_1, one_row.q_1_1, one_row.p_1_2, one_row.q_1_2, one_row.p_1_3, one_row.q_1_3, one_row.p_1_4, one_row.q_1_4, one_row.p_1_5, one_row.q_1_5, one_row.p_1_6, one_row.q_1_6, one_row.p_1_7, one_row.q_1_7, one_row.p_1_8, one_row.q_1_8, one_row.p_1_9, one_row.q_1_9,
-    2, 3, 'sex000', one_row.lo_2, one_row.hi_2, one_row.mu_2, one_row.sd_2, one_row.n_2, one_row.sn_2, one_row.sn_2, one_row.sm_2, one_row.sdev_2, one_row.p_2_0, one_row.q_2_0, one_row.p_2_1, one_row.q_2_1, one_row.p_2_2, one_row.q_2_2, one_row.p_2_3, one_row.q_2_3, one_row.p_2_4, one_row.q_2_4, one_row.p_2_5, one_row.q_2_5, one_row.p_2_6, one_row.q_2_6, one_row.p_2_7, one_row.q_2_7, one_row.p_2_8, one_row.q_2_8, one_row.p_2_9, one_row.q_2_9,
-    3, 2, 'gpo015', one_row.lo_3, one_row.hi_3, one_row.mu_3, one_row.sd_3, one_row.n_3, one_row.sn_3, one_row.sn_3, one_row.sm_3, one_row.sdev_3, one_row.p_3_0, one_row.q_3_0, one_row.p_3_1, one_row.q_3_1, one_row.p_3_2, one_row.q_3_2, one_row.p_3_3, one_row.q_3_3, one_row.p_3_4, one_row.q_3_4, one_row.p_3_5, one_row.q_3_5, one_row.p_3_6, one_row.q_3_6, one_row.p_3_7, one_row.q_3_7, one_row.p_3_8, one_row.q_3_8, one_row.p_3_9, one_row.q_3_9
-  ) u AS idx, name_order, feature, lo, hi, mean, std, pop_count, seed_count, seed_weight, seed_mean, seed_dev, p_0, q_0, p_1, q_1, p_2, q_2, p_3, q_3, p_4, q_4, p_5, q_5, p_6, q_6, p_7, q_7, p_8, q_8, p_9, q_9
+    SELECT
+      pv.*, COALESCE(pv.x, 0) - pv.mean AS dev,
+      FLOOR((pv.x - pv.lo) / CASE WHEN pv.hi - pv.lo = 0 THEN NULL ELSE pv.hi - pv.lo END * 10) AS raw_bin
+    FROM profile_values pv
+  ) b
+  GROUP BY b.idx, b.name_order
 ),
 shares AS (
-  -- stage: select, each bin's share of the population (p) and of the seed (q)
+  -- stage: select, the share of the population (p) and of the seed (q) in each bin
   SELECT
     pr.*,
-    CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
-    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_0,
-    CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_1,
-    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_1,
-    CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_2,
-    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_2,
-    CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_3,
-    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_3,
-    CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_4,
-    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_4,
-    CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_5,
-    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_5,
-    CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_6,
-    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_6,
-    CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_7,
-    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_7,
-    CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_8,
-    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_8,
-    CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_9,
-    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_9
+    CAST(pr.p_0 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_0,
+    CAST(pr.q_0 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_0,
+    CAST(pr.p_1 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_1,
+    CAST(pr.q_1 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_1,
+    CAST(pr.p_2 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_2,
+    CAST(pr.q_2 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_2,
+    CAST(pr.p_3 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_3,
+    CAST(pr.q_3 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_3,
+    CAST(pr.p_4 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_4,
+    CAST(pr.q_4 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_4,
+    CAST(pr.p_5 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_5,
+    CAST(pr.q_5 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_5,
+    CAST(pr.p_6 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_6,
+    CAST(pr.q_6 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_6,
+    CAST(pr.p_7 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_7,
+    CAST(pr.q_7 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_7,
+    CAST(pr.p_8 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_8,
+    CAST(pr.q_8 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_8,
+    CAST(pr.p_9 AS DOUBLE) / CASE WHEN pr.pop_count = 0 THEN NULL ELSE pr.pop_count END AS pp_9,
+    CAST(pr.q_9 AS DOUBLE) / CASE WHEN pr.seed_weight = 0 THEN NULL ELSE pr.seed_weight END AS qq_9
   FROM profile pr
 ),
 divergence AS (
@@ -199,8 +143,8 @@ divergence AS (
   -- (0 for a constant feature, a zero standard deviation (it underflowed), too few seed values or
   -- seed values worth 0 in all)
   SELECT
-    sh.idx, sh.name_order, sh.feature, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
-    sh.n_profiled, sh.n_seed_found, sh.n_seed_ids,
+    sh.idx, sh.name_order, sh.n_population, sh.n_null_ids, sh.n_duplicate_ids, sh.repeated_pairs,
+    sh.n_profiled, sh.n_seed_found,
     sh.lo, sh.hi, sh.mean, sh.std, sh.pop_count, sh.seed_count, sh.seed_weight, sh.seed_mean,
     sh.p_0, sh.q_0,
     sh.p_1, sh.q_1,
@@ -212,34 +156,27 @@ divergence AS (
     sh.p_7, sh.q_7,
     sh.p_8, sh.q_8,
     sh.p_9, sh.q_9,
-    sh.seed_dev / NULLIF(sh.std, 0) AS persona,
-    CASE WHEN (sh.lo > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.lo < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.hi < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.mean < -CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean > CAST(1.7976931348623157e+308 AS DOUBLE) OR sh.seed_mean < -CAST(1.7976931348623157e+308 AS DOUBLE)) THEN 1 ELSE 0 END AS non_finite,
+    sh.seed_dev / CASE WHEN sh.std = 0 THEN NULL ELSE sh.std END AS persona,
+    CASE WHEN NOT ((COALESCE(sh.lo, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.lo, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.hi, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.hi, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.mean, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.mean, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.seed_mean, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.seed_mean, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN 1 ELSE 0 END AS non_finite,
     CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 AND sh.seed_weight > 0 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
-ranked AS (
-  -- stage: select, the features by divergence, ties by name
+selection AS (
+  -- stage: select, the features by divergence, ties by name (the first max_features at or above the
+  -- threshold are selected)
   SELECT dv.*, ROW_NUMBER() OVER (ORDER BY dv.js_divergence DESC, dv.name_order) AS js_rank
   FROM divergence dv
 ),
-selection AS (
-  -- stage: select, the top features at or above the threshold, weights = js / sum(js)
-  SELECT
-    r.*,
-    CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence / SUM(CASE WHEN r.js_divergence >= CAST(0.05 AS DOUBLE) AND r.js_divergence > 0 AND r.js_rank <= 20 THEN r.js_divergence END) OVER () END AS weight
-  FROM ranked r
-),
-checks AS (
-  -- stage: select, stops with a message when the job cannot go on
-  SELECT
-    COALESCE(assert_true(c.population_size > 0), assert_true(c.null_ids = 0), assert_true(c.duplicate_ids = 0), assert_true(c.repeated_pairs = 0), assert_true(c.non_finite_features = 0), assert_true(c.seed_members_found > 0), assert_true(c.features_selected > 0), 1) AS checks_passed
+selected AS (
+  -- stage: select, the top 3 features by divergence with their statistics (checked: a seed
+  -- member was found, and a feature reaches the threshold)
+  SELECT t.*
   FROM (
-    SELECT
-      MAX(s.n_population) AS population_size, MAX(s.n_null_ids) AS null_ids, MAX(s.n_duplicate_ids) AS duplicate_ids,
-      MAX(s.repeated_pairs) AS repeated_pairs, SUM(s.non_finite) AS non_finite_features,
-      MAX(s.n_seed_found) AS seed_members_found, COUNT(s.weight) AS features_selected
+    SELECT s.*, CASE WHEN s.js_divergence >= CAST(0.05 AS DOUBLE) AND s.js_divergence > 0 AND s.js_rank <= 20 THEN 1 ELSE 0 END AS is_selected, CASE WHEN s.js_rank > 1 OR (s.js_divergence >= CAST(0.05 AS DOUBLE) AND s.js_divergence > 0) THEN 1 ELSE 0 END AS features_selected
     FROM selection s
-  ) c
+    WHERE s.js_rank <= 3
+  ) t
+  WHERE CAST(regexp_extract('1', CASE WHEN NOT (t.n_seed_found > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'S: lookalike-sql stopped the job: no seed id was found in the population table: check that the seed holds values of the id column.'), ''), 'S: lookalike-sql stopped the job: no seed id was found in the population table: check that the seed holds values of the id column.') WHEN NOT (t.features_selected > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'T: lookalike-sql stopped the job: no feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.'), ''), 'T: lookalike-sql stopped the job: no feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.') ELSE '1' END, 0) AS INT) = 1
 ),
 excluded_ids AS (
   -- stage: rank, the customers left out of the audience: the seed
@@ -249,43 +186,40 @@ excluded_ids AS (
   ) excluded_source
   WHERE excluded_source.excluded_id IS NOT NULL
 ),
-weights_1 AS (
-  -- stage: select, the weights and personas as one row
-  SELECT
-    MAX(CASE WHEN s.idx = 1 THEN s.weight END) AS w_1,
-    MAX(CASE WHEN s.idx = 1 THEN s.persona END) AS pz_1,
-    MAX(CASE WHEN s.idx = 2 THEN s.weight END) AS w_2,
-    MAX(CASE WHEN s.idx = 2 THEN s.persona END) AS pz_2,
-    MAX(CASE WHEN s.idx = 3 THEN s.weight END) AS w_3,
-    MAX(CASE WHEN s.idx = 3 THEN s.persona END) AS pz_3
-  FROM selection s
-),
-distance_part_1 AS (
-  -- stage: rank, squared weighted distance to the persona
-  SELECT
-    p.`member_srl` AS customer_id,
-    ((CASE WHEN w.w_1 > 0 THEN (w.w_1 * ((COALESCE(CAST(p.`age000` AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - w.pz_1)) * (w.w_1 * ((COALESCE(CAST(p.`age000` AS DOUBLE), 0) - st.mu_1) / sh.sd_1 - w.pz_1)) ELSE 0 END + CASE WHEN w.w_2 > 0 THEN (w.w_2 * ((COALESCE(CAST(p.`sex000` AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - w.pz_2)) * (w.w_2 * ((COALESCE(CAST(p.`sex000` AS DOUBLE), 0) - st.mu_2) / sh.sd_2 - w.pz_2)) ELSE 0 END) + CASE WHEN w.w_3 > 0 THEN (w.w_3 * ((COALESCE(CAST(p.`gpo015` AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - w.pz_3)) * (w.w_3 * ((COALESCE(CAST(p.`gpo015` AS DOUBLE), 0) - st.mu_3) / sh.sd_3 - w.pz_3)) ELSE 0 END) AS squared
-  FROM `mart`.`population` p
-  CROSS JOIN pop_range_1 st
-  CROSS JOIN pop_hist_1 sh
-  CROSS JOIN weights_1 w
-  CROSS JOIN checks c
-  WHERE c.checks_passed = 1
-),
 scored AS (
-  -- stage: rank, weighted Euclidean distance to the persona
+  -- stage: rank, the weighted distance of every customer over the selected features, weights = divergence / their sum
+  -- (every customer is grouped, so that one listed twice stops the job: its group has too many rows)
   SELECT
-    d1.customer_id,
-    SQRT(d1.squared) AS distance
-  FROM distance_part_1 d1
-  LEFT JOIN excluded_ids excluded ON d1.customer_id = excluded.excluded_id
-  WHERE excluded.excluded_id IS NULL
+    v.customer_id, MAX(v.kept) AS kept, MAX(v.ranked) AS ranked,
+    SQRT(SUM(CASE WHEN sl.is_selected = 1 THEN (sl.js_divergence * ((COALESCE(v.x, 0) - sl.mean) / sl.std - sl.persona)) * (sl.js_divergence * ((COALESCE(v.x, 0) - sl.mean) / sl.std - sl.persona)) ELSE 0 END)) / SUM(CASE WHEN sl.is_selected = 1 THEN sl.js_divergence END) AS distance
+  FROM (
+    SELECT j.customer_id, j.kept, j.ranked, u.idx, u.x
+    FROM (
+      SELECT
+        p.`member_srl` AS customer_id,
+        CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS kept,
+        CASE WHEN 1 = 1 AND excluded.excluded_id IS NULL THEN 1 ELSE 0 END AS ranked,
+        CAST(p.`age000` AS DOUBLE) AS x_1,
+        CAST(p.`sex000` AS DOUBLE) AS x_2,
+        CAST(p.`gpo015` AS DOUBLE) AS x_3
+      FROM `mart`.`population` p
+      LEFT JOIN excluded_ids excluded ON excluded.excluded_id = p.`member_srl`
+    ) j
+    LATERAL VIEW stack(3,
+      1, (j.x_1 + 0),
+      2, (j.x_2 + 0),
+      3, (j.x_3 + 0)
+    ) u AS idx, x
+  ) v
+  JOIN selected sl ON sl.idx = v.idx
+  GROUP BY v.customer_id
+  HAVING CAST(regexp_extract('1', CASE WHEN NOT (COUNT(*) = 3) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).'), ''), 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).') ELSE '1' END, 0) AS INT) = 1
 ),
 top_n AS (
   -- stage: top-n, the closest customers first, ties by id
-  SELECT customer_id, distance
-  FROM scored
-  ORDER BY distance, customer_id
+  SELECT c.customer_id, c.distance
+  FROM (SELECT sc.customer_id, sc.distance FROM scored sc WHERE sc.ranked = 1) c
+  ORDER BY c.distance, c.customer_id
   LIMIT 30000
 )
 SELECT

@@ -80,6 +80,8 @@ def check_job(job: Job, *, data: str | None = None, rows: int | None = None, wri
 
         if step(f"{dialect}: render", render):
             step(f"{dialect}: parse and lint", lambda dialect=dialect: _lint(statements[dialect], dialect))
+            if dialect == "hive":
+                step("hive: console", lambda: _console(statements["hive"]))
     if write_sql is not None and statements:
         from .output import write_text
 
@@ -272,6 +274,15 @@ def _lint(sql: str, dialect: str) -> str:
     if problems:
         raise AssertionError("; ".join(problems))
     return "parses as one statement; no construct the warehouse lacks"
+
+
+def _console(sql: str) -> str:
+    from .console import console_problems
+
+    problems = console_problems(sql)
+    if problems:
+        raise AssertionError("; ".join(problems))
+    return "reaches the Hive CLI and beeline whole (no quote, ';' or backslash they would misread)"
 
 
 def _customers(con: Any, model: Any) -> int:

@@ -183,9 +183,16 @@ class _Progress:
 def _sql(args: argparse.Namespace) -> int:
     from .connections import connect
 
+    from .console import console_problems
+
     job = _job(args)
     connection = connect(job.url) if job.url else None
-    print(job.sql(args.dialect or job.dialects[0], connection=connection), end="")
+    dialect = args.dialect or job.dialects[0]
+    sql = job.sql(dialect, connection=connection)
+    print(sql, end="")
+    if dialect in ("hive", "spark"):
+        for problem in console_problems(sql):
+            print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 

@@ -27,9 +27,9 @@ from .population import (
     parse_sample,
     sample_threshold,
 )
-from .render import render
+from .render import render, statement_names
 from .seed import Seed, as_seed
-from .validate import filter_expression, query_id_column
+from .validate import filter_expression, hoist_ctes, query_id_column
 
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
@@ -405,7 +405,7 @@ class Lookalike:
         singular matrix (a feature the others determine) gets its pseudo-inverse."""
         import numpy as np
 
-        row = run("covariance", render("covariance.sql.j2", d, purpose="the selected features' covariance", computes=_computes("covariance", job), selected=selected, **job))
+        row = run("covariance", render("covariance.sql.j2", d, purpose="the covariance of the selected features", computes=_computes("covariance", job), selected=selected, **job))
         values = {c.lower(): v for c, v in row.iloc[0].items()}
         if values["repeated_pairs"] and int(values["repeated_pairs"]) > 0:
             raise InputError(f"{_REPEATED_PAIRS} ({job['population_label']})")
@@ -421,12 +421,12 @@ class Lookalike:
     ) -> dict[int, list[int]]:
         """The audience's count in each bin of each selected feature (by its idx), in the
         warehouse; fills features["lookalike_mean"]."""
-        job = {**job, "seed": self._seed_context(d, members, None), "seed_note": f"the audience ({_seed_note(members, members, '')}) in seed_ids; the job's seed: {job['seed_note']}"}
+        job = {**job, "seed": self._seed_context(d, members, None), "seed_note": f"the audience ({_seed_note(members, members, '')}) in seed_ids, the seed of the job: {job['seed_note']}"}
         computes = _computes("histograms", job)
         counts: dict[int, list[int]] = {}
         if job["layout"] == "long":
             rows = [["1", str(f["idx"]), d.text_column(f["name"]), f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
-            frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", computes=computes, selected=selected, selected_rows=rows, **job))
+            frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=selected, selected_rows=rows, **job))
             frame.columns = [c.lower() for c in frame.columns]
             for r in frame.itertuples(index=False):
                 idx = int(r.idx)
@@ -437,7 +437,7 @@ class Lookalike:
             per_chunk = len(selected) if d.max_columns is None else max(1, (d.max_columns - 1) // (self.bins + 1))
             for start in range(0, len(selected), per_chunk):
                 chunk = selected[start : start + per_chunk]
-                frame = run("histograms", render("histograms.sql.j2", d, purpose="the audience's histograms", computes=computes, selected=chunk, **job))
+                frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=chunk, **job))
                 row = {c.lower(): v for c, v in frame.iloc[0].items()}
                 for f in chunk:
                     counts[f["idx"]] = [_count(row[f"h_{f['idx']}_{k}"]) for k in range(self.bins)]
@@ -511,6 +511,12 @@ class Lookalike:
                 f["fill_sql"] = f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
             feature_context.append(f)
         groups = [feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size)]
+        seed_context = self._seed_context(d, seed, warehouse, id_column, seed_as_given)
+        exclusion_contexts = [
+            self._seed_context(d, e, warehouse, id_column, given, role="exclusion")
+            for e, given in zip(exclusions, exclusions_as_given or exclusions)
+        ]
+        query_ctes = _hoist_query_ctes(d, [("seed", seed_context)] + [("exclusion", e) for e in exclusion_contexts], self._tables_read(seed, exclusions), len(groups))
         return {
             "version": __version__,
             "rendered_on": _rendered_on(),
@@ -524,14 +530,12 @@ class Lookalike:
             # the long layout's features table: one_key, idx, name_order, feature, fill
             "feature_rows": [["1", str(f["idx"]), str(f["order"]), d.text_column(f["name"]), f.get("fill_sql", "NULL")] for f in feature_context],
             "groups": groups,
-            "seed": self._seed_context(d, seed, warehouse, id_column, seed_as_given),
+            "seed": seed_context,
+            "query_ctes": query_ctes,
             "sample": _sample_context(self.sample),
             **_size_context(size),
             "exclude_seed": bool(exclude_seed),
-            "exclusions": [
-                self._seed_context(d, e, warehouse, id_column, given, role="exclusion")
-                for e, given in zip(exclusions, exclusions_as_given or exclusions)
-            ],
+            "exclusions": exclusion_contexts,
             "excluding": bool(exclude_seed or exclusions),
             "population_filter": self.filter_condition(d, population_filter, warehouse),
             "ranked_relation": _ranked_relation(population, layout, population_filter),
@@ -702,6 +706,14 @@ class Lookalike:
         value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
         return {"kind": "query", "query": seed.sql, "column": d.quote(column), **value}
 
+    def _tables_read(self, seed: Seed, exclusions: Sequence[Seed]) -> set[str]:
+        """The tables the statement reads by an unqualified name: a user CTE of that name
+        would take their place."""
+        population = self.population
+        tables = list(population.tables) if isinstance(population, Wide) else [population.table, population.ids]
+        tables += [s.table_name for s in (seed, *exclusions) if s.kind == "table"]
+        return {split_table_name(t)[0] for t in tables if t is not None and len(split_table_name(t)) == 1}
+
     def filter_condition(self, d: Dialect, population_filter: str | None, warehouse: Warehouse | None) -> str | None:
         """The population filter as it goes into the SQL, once validated: one boolean
         expression over the population's own columns (the ids table's, when long)."""
@@ -719,6 +731,20 @@ class Lookalike:
             else:  # the joined relation holds the id and the features
                 columns = [self.id_column, *(self.features or [])] if self.features else None
         return filter_expression(population_filter, d, columns)
+
+
+def _hoist_query_ctes(d: Dialect, sources: list[tuple[str, dict[str, Any]]], tables: set[str], groups: int) -> list[tuple[str, str]]:
+    """The leading WITH of every seed or exclusion query, taken off the query (which then
+    sits inside the statement's seed or exclusion CTE) for the statement's own WITH:
+    neither Redshift nor Hive accepts a WITH inside a CTE. A name the statement already
+    uses is an error that says so."""
+    taken = statement_names(groups) | tables
+    hoisted: list[tuple[str, str]] = []
+    for role, source in sources:
+        if source["kind"] == "query":
+            ctes, source["query"] = hoist_ctes(source["query"], d, taken, role=role)
+            hoisted += ctes
+    return hoisted
 
 
 @contextlib.contextmanager

@@ -125,3 +125,24 @@ def check_statement_size(sql: str, dialect: str | Dialect) -> None:
             f"the {d.name} statement is {size / 2**20:.1f} MiB, over {d.name}'s limit of {limit / 2**20:g} MiB per statement: "
             "use fewer bins, a long table, or fewer candidate features (--features)"
         )
+
+
+_CTE_DEFINITION = re.compile(r"^[ \t]*([a-z_]+?)(_?\{\{[^}]*\}\})? AS (?:\{\{[^}]*\}\})?\($", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _template_cte_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The names the templates give their CTEs, and the stems of the numbered ones
+    (``pop_range_{{ g }}``), read off the template files themselves."""
+    names, stems = set(), set()
+    for path in sql_dir("templates").glob("*.j2"):
+        for name, numbered in _CTE_DEFINITION.findall(path.read_text()):
+            (stems if numbered else names).add(name + ("_" if numbered and not name.endswith("_") else ""))
+    return frozenset(names), frozenset(stems)
+
+
+def statement_names(groups: int) -> set[str]:
+    """Every CTE name a rendered statement may use (numbered ones up to ``groups``): a
+    user query's CTE hoisted into the statement's WITH may not take any of them."""
+    names, stems = _template_cte_names()
+    return set(names) | {f"{stem}{g}" for stem in stems for g in range(1, groups + 1)}

@@ -155,7 +155,7 @@ def test_check_passes_on_a_good_job_and_writes_sql_and_junit(folder, capsys, tmp
     suite = ET.parse(junit).getroot()
     assert suite.tag == "testsuite" and suite.get("failures") == "0"
     names = [case.get("name") for case in suite.iter("testcase")]
-    assert "hive: parse and lint" in names and len(names) == int(suite.get("tests")) == 8
+    assert "hive: parse and lint" in names and "hive: console" in names and len(names) == int(suite.get("tests")) == 9
 
 
 def test_check_fails_on_sql_that_breaks_the_hive_lint(folder, capsys, tmp_path):
@@ -168,6 +168,16 @@ def test_check_fails_on_sql_that_breaks_the_hive_lint(folder, capsys, tmp_path):
     assert "PASS  duckdb: parse and lint" in report
     failures = [case for case in ET.parse(junit).getroot().iter("testcase") if case.find("failure") is not None]
     assert [case.get("name") for case in failures] == ["hive: parse and lint"]
+
+
+def test_check_fails_on_a_statement_the_hive_cli_would_cut(folder, capsys):
+    """A seed query carrying a comment with an apostrophe parses everywhere, but the Hive
+    CLI and beeline would read the apostrophe as a quote: the console step says so."""
+    bad = write(folder, "comment.toml", JOB.replace('table = "seed"', "query = \"SELECT customer_id FROM seed -- the mothers' list\""))
+    assert main(["check", "--job", str(bad)]) == 1
+    report = capsys.readouterr().out
+    assert "PASS  hive: parse and lint" in report and "FAIL  hive: console" in report
+    assert "the Hive CLI reads as a quote" in report
 
 
 @pytest.mark.parametrize(
@@ -225,7 +235,7 @@ def test_check_the_demo_job(tmp_path, capsys):
     code = main(["check", "--job", str(job), "--rows", "10000"])
     report = capsys.readouterr().out
     assert code == 0, report
-    assert report.count("PASS") == 8
+    assert report.count("PASS") == 9
 
 
 def test_check_long_table_from_a_duckdb_file(tmp_path, capsys):

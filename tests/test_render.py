@@ -12,6 +12,7 @@ from sqlglot import exp
 import lookalike_sql
 from lookalike_sql import Long, Lookalike, Seed
 from lookalike_sql.dialects import DIALECTS, get_dialect
+from lookalike_sql.console import comment_problems
 from lookalike_sql.lint import lint
 from lookalike_sql.render import sql_sum
 
@@ -90,15 +91,18 @@ def test_header_states_version_parameters_and_date(monkeypatch, dialect):
 
 def test_header_keeps_every_value_on_its_line(monkeypatch):
     """A seed query may span lines: the header folds it into one and cuts it. A name may
-    hold comment markers, quotes and non-ASCII; none of it leaves the comment."""
+    hold comment markers, quotes and non-ASCII; none of it leaves the comment, and the
+    comment holds no character that the Hive CLI reads as a quote, a statement end or an
+    escape (quotes, ';' and backslashes become look-alikes)."""
     on_date(monkeypatch, datetime.date(2026, 11, 28))
     query = "SELECT member_srl\n  FROM population\r\n\tWHERE cto015 > 0 -- mothers\n  AND age000 BETWEEN 25 AND 35 AND sex000 = 2"
     long = Long(("odd */ -- 'x' 日本\\",), ids="mart.customers")
     sql = Lookalike(long, "id -- */", features=["a", "b"]).sql(Seed.query(query), 10, dialect="hive")
     lines = header(sql)
     assert "-- Seed: query: SELECT member_srl FROM population WHERE cto015 > 0 -- mother ..." in lines
-    assert "-- Population: odd */ -- 'x' 日本\\ (long, ids mart.customers), id id -- */, 2 candidate features" in lines
+    assert "-- Population: odd */ -- \u2019x\u2019 日本/ (long, ids mart.customers), id id -- */, 2 candidate features" in lines
     assert all(line.startswith("-- ") for line in lines) and len(lines) == 8
+    assert comment_problems("\n".join(lines)) == []
     assert lint(sql, "hive") == []
 
 
@@ -186,7 +190,7 @@ def test_executed_statements_have_headers_and_no_bind_placeholders(duckdb_con, m
         assert lines[-1] == "-- Stages: " + " -> ".join(stage_names(sql)), step
         assert bind_placeholders(sql, "duckdb") == [], step
     assert "-- Seed: 100 ids, inlined" in header(result.statements["profile"])
-    assert "-- Seed: the audience (50 ids, inlined) in seed_ids; the job's seed: 100 ids, inlined" in header(result.statements["histograms"])
+    assert "-- Seed: the audience (50 ids, inlined) in seed_ids, the seed of the job: 100 ids, inlined" in header(result.statements["histograms"])
     assert header(result.statements["histograms"])[-1] == "-- Stages: seed -> " + ("population -> " if layout == "long" else "") + "histograms"
 
 

@@ -121,9 +121,10 @@ def test_query_and_python_values_inlined_and_in_a_temporary_table(engine, monkey
     both_paths(engine, model, Seed.query(f"SELECT spend, {ID} FROM vs_orders", value="spend"), ref, distance_of, 150)
     both_paths(engine, model, Seed.ids(values), ref, distance_of, 150)  # inlined rows of (id, value)
 
-    monkeypatch.setattr(Dialect, "max_inline_ids", property(lambda self: 50), raising=False)  # above it: a temporary table
+    monkeypatch.setattr(Dialect, "max_inline_rows", property(lambda self: 50), raising=False)  # above it: a temporary table
     result = model.execute(engine.connection, Seed.ids(list(values), list(values.values())), 150, exclude_seed=True)
-    assert "lookalike_seed_" in result.statements["profile"] and "seed_value" in result.statements["profile"]
+    assert "-- Seed: 300 ids with values, in the temporary table lookalike_seed_" in result.statements["profile"]
+    assert "seed_value" in result.statements["profile"]
     assert result.n_seed_ids == len(values)
     assert_same_audience(result.audience, ref, distance_of, ID)
 

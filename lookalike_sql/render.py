@@ -81,8 +81,9 @@ def render(template: str, dialect: str | Dialect, **context: Any) -> str:
         "check": checks.check, "guard_checks": checks.guard_checks, "feature_message": checks.feature_message,
     }
     statement = template.split(".", 1)[0]  # "lookalike", "profile", "rank", "histograms"
-    sql = env.get_template(template).render(d=DialectMacros(d, env, helpers), statement=statement, **helpers, **context)
-    return list_stages(tidy(sql))
+    sql = list_stages(tidy(env.get_template(template).render(d=DialectMacros(d, env, helpers), statement=statement, **helpers, **context)))
+    check_statement_size(sql, d)
+    return sql
 
 
 #: The stages a statement's CTEs name in their ``-- stage: <name>, ...`` comments.

@@ -11,6 +11,7 @@ when a statement reads it more often, or more often with more features.
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 
 import datasets
@@ -52,8 +53,9 @@ def _wide(n_features: int) -> datasets.Dataset:
 # ----------------------------------------------------------------------------- Spark
 
 def _spark_population(spark, tmp_path, frame: pd.DataFrame) -> tuple[str, str]:
-    """The frame as a Parquet table read through a temporary view; (view, path)."""
-    path = str(tmp_path / f"population_{uuid.uuid4().hex[:8]}")
+    """The frame as a Parquet table read through a temporary view; (view, path). The path
+    is short: Spark cuts a plan's file locations at 100 characters."""
+    path = tempfile.mkdtemp(prefix="lkp_") + "/population"
     spark.createDataFrame(frame).write.parquet(path)
     view = f"plans_pop_{uuid.uuid4().hex[:8]}"
     spark.read.parquet(path).createOrReplaceTempView(view)

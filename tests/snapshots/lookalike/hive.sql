@@ -5,7 +5,7 @@
 -- Population: mart.population (wide), id member_srl, 3 candidate features
 -- Seed: table mart.mom_seed, column member_srl
 -- Parameters: size 30000, max_features 20, threshold 0.05, bins 10, min_count 30, exclude_seed true, profile sample everyone
--- Stages: seed -> profile -> select -> rank -> top-n
+-- Stages: seed -> population -> profile -> select -> rank -> top-n
 WITH
 seed_ids AS (
   -- stage: seed, distinct non-NULL ids
@@ -17,8 +17,8 @@ seed_ids AS (
   WHERE seed_source.seed_id IS NOT NULL
 ),
 population_range AS (
-  -- stage: profile, pass 1, one row: the population size and NULL ids, and per feature the
-  -- range, count and mean over the profiled customers (checked: no NaN or infinite value)
+  -- stage: population, pass 1 of the profile, one row: the population size and NULL ids, and per
+  -- feature the range, count and mean over the profiled customers (checked: no NaN or infinite value)
   SELECT r.*
   FROM (
     SELECT

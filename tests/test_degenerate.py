@@ -111,7 +111,9 @@ def test_nan_and_infinite_values_are_refused(engine):
     ):
         _with_special_values(engine, table, cases)
         model = Lookalike(table, ID, min_count=10)
-        with pytest.raises(InputError, match=f"feature {named} of {table} holds NaN or infinite values") as exc:
+        # Hive's profile checks the features in its first pass and names the first one found
+        expected = f"feature {named} of {table} holds NaN" if engine.name != "hive" else f"^F: .* feature {named.split(',')[0].strip(chr(39))} holds NaN"
+        with pytest.raises(InputError, match=expected) as exc:
             model.execute(engine.connection, Seed.ids(dataset.seed_ids), 50)
         one_line(exc)
         statement_fails(engine, model, Seed.ids(dataset.seed_ids), 50, "F")

@@ -22,7 +22,7 @@ population_range AS (
   SELECT r.*
   FROM (
     SELECT
-      1 AS range_key, COUNT(*) AS n_population, COUNT(*) - COUNT(p.customer_id) AS n_null_ids, SUM(p.profiled) AS n_profiled,
+      COUNT(*) AS n_population, COUNT(*) - COUNT(p.customer_id) AS n_null_ids, SUM(p.profiled) AS n_profiled,
       MIN(p.x_1) AS lo_1, MAX(p.x_1) AS hi_1, COALESCE(SUM(p.x_1), 0) / CASE WHEN SUM(p.profiled) = 0 THEN NULL ELSE SUM(p.profiled) END AS mean_1,
       SUM(p.x_1) AS total_1,
       MIN(p.x_2) AS lo_2, MAX(p.x_2) AS hi_2, COALESCE(SUM(p.x_2), 0) / CASE WHEN SUM(p.profiled) = 0 THEN NULL ELSE SUM(p.profiled) END AS mean_2,
@@ -40,36 +40,45 @@ population_range AS (
   ) r
   WHERE CAST(regexp_extract('1', CASE WHEN NOT (r.n_population > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'E: lookalike-sql stopped the job: the population is empty: check the population table.'), ''), 'E: lookalike-sql stopped the job: the population is empty: check the population table.') WHEN NOT (r.n_null_ids = 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'N: lookalike-sql stopped the job: the population has customers whose id is NULL: filter them out in a view.'), ''), 'N: lookalike-sql stopped the job: the population has customers whose id is NULL: filter them out in a view.') WHEN NOT ((COALESCE(r.total_1, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_1, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature age000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature age000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') WHEN NOT ((COALESCE(r.total_2, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_2, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature sex000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature sex000 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') WHEN NOT ((COALESCE(r.total_3, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(r.total_3, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'F: lookalike-sql stopped the job: feature gpo015 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.'), ''), 'F: lookalike-sql stopped the job: feature gpo015 holds NaN or infinite values: replace them with NULL in a view, or leave the feature out.') ELSE '1' END, 0) AS INT) = 1
 ),
+feature_range AS (
+  -- stage: profile, the one row of pass 1 unpivoted: per feature its range and mean
+  SELECT u.idx, u.name_order, r.n_population, r.n_profiled, u.lo, u.hi, u.mean
+  FROM population_range r
+  LATERAL VIEW stack(3,
+    1, 1, r.lo_1, r.hi_1, r.mean_1,
+    2, 3, r.lo_2, r.hi_2, r.mean_2,
+    3, 2, r.lo_3, r.hi_3, r.mean_3
+  ) u AS idx, name_order, lo, hi, mean
+),
 profile_values AS (
   -- stage: profile, pass 2 reads every feature of the customers profiled, one row
-  -- per customer and feature, with the range and mean of the feature
+  -- per customer and feature, joined on the feature to its range and mean (an equi-join: engines
+  -- compile it, where a join on a constant key would run as a nested loop on Spark)
   SELECT
-    u.idx, u.name_order, u.x, j.profiled, j.in_seed, j.n_population, j.n_profiled, u.lo, u.hi, u.mean
+    v.idx, fr.name_order, v.x, v.profiled, v.in_seed, fr.n_population, fr.n_profiled, fr.lo, fr.hi, fr.mean
+  FROM (
+  -- (the lateral view in a subquery of its own: Hive attaches it before a join, Spark after)
+  SELECT u.idx, u.x, j.profiled, j.in_seed
   FROM (
     SELECT
-      p.profiled, CASE WHEN s.seed_id IS NULL THEN 0 ELSE 1 END AS in_seed,
-      r.n_population, r.n_profiled,
-      p.x_1, r.lo_1, r.hi_1, r.mean_1,
-      p.x_2, r.lo_2, r.hi_2, r.mean_2,
-      p.x_3, r.lo_3, r.hi_3, r.mean_3
+      p.*, CASE WHEN s.seed_id IS NULL THEN 0 ELSE 1 END AS in_seed
     FROM (
       SELECT
-        1 AS range_key,
         p.`member_srl` AS customer_id, 1 AS profiled,
         CAST(p.`age000` AS DOUBLE) AS x_1,
         CAST(p.`sex000` AS DOUBLE) AS x_2,
         CAST(p.`gpo015` AS DOUBLE) AS x_3
       FROM `mart`.`population` p
     ) p
-    -- the one row of pass 1, joined on a key (Hive refuses a cartesian product)
-    JOIN population_range r ON r.range_key = p.range_key
     LEFT JOIN seed_ids s ON s.seed_id = p.customer_id
   ) j
   LATERAL VIEW stack(3,
-    1, 1, j.x_1, j.lo_1, j.hi_1, j.mean_1,
-    2, 3, j.x_2, j.lo_2, j.hi_2, j.mean_2,
-    3, 2, j.x_3, j.lo_3, j.hi_3, j.mean_3
-  ) u AS idx, name_order, x, lo, hi, mean
+    1, (j.x_1 + 0),
+    2, (j.x_2 + 0),
+    3, (j.x_3 + 0)
+  ) u AS idx, x
+  ) v
+  JOIN feature_range fr ON fr.idx = v.idx
 ),
 profile AS (
   -- stage: profile, pass 2, one row per feature: spread and histogram of the profiled customers,
@@ -178,6 +187,17 @@ selected AS (
   ) t
   WHERE CAST(regexp_extract('1', CASE WHEN NOT (t.n_seed_found > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'S: lookalike-sql stopped the job: no seed id was found in the population table: check that the seed holds values of the id column.'), ''), 'S: lookalike-sql stopped the job: no seed id was found in the population table: check that the seed holds values of the id column.') WHEN NOT (t.features_selected > 0) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'T: lookalike-sql stopped the job: no feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.'), ''), 'T: lookalike-sql stopped the job: no feature reaches the JS-divergence threshold: lower the threshold or use a sharper seed.') ELSE '1' END, 0) AS INT) = 1
 ),
+slots AS (
+  -- stage: select, the top features as one row of slots (slot j: the feature ranked j), and the sum
+  -- of the selected divergences, which weigh the features
+  SELECT
+    1 AS one_key,
+    SUM(CASE WHEN s.is_selected = 1 THEN s.js_divergence END) AS weights_sum,
+MAX(CASE WHEN s.js_rank = 1 THEN s.idx END) AS idx_1, MAX(CASE WHEN s.js_rank = 1 THEN s.is_selected END) AS is_selected_1, MAX(CASE WHEN s.js_rank = 1 THEN s.js_divergence END) AS js_divergence_1, MAX(CASE WHEN s.js_rank = 1 THEN s.mean END) AS mean_1, MAX(CASE WHEN s.js_rank = 1 THEN s.std END) AS std_1, MAX(CASE WHEN s.js_rank = 1 THEN s.persona END) AS persona_1,
+MAX(CASE WHEN s.js_rank = 2 THEN s.idx END) AS idx_2, MAX(CASE WHEN s.js_rank = 2 THEN s.is_selected END) AS is_selected_2, MAX(CASE WHEN s.js_rank = 2 THEN s.js_divergence END) AS js_divergence_2, MAX(CASE WHEN s.js_rank = 2 THEN s.mean END) AS mean_2, MAX(CASE WHEN s.js_rank = 2 THEN s.std END) AS std_2, MAX(CASE WHEN s.js_rank = 2 THEN s.persona END) AS persona_2,
+MAX(CASE WHEN s.js_rank = 3 THEN s.idx END) AS idx_3, MAX(CASE WHEN s.js_rank = 3 THEN s.is_selected END) AS is_selected_3, MAX(CASE WHEN s.js_rank = 3 THEN s.js_divergence END) AS js_divergence_3, MAX(CASE WHEN s.js_rank = 3 THEN s.mean END) AS mean_3, MAX(CASE WHEN s.js_rank = 3 THEN s.std END) AS std_3, MAX(CASE WHEN s.js_rank = 3 THEN s.persona END) AS persona_3
+  FROM selected s
+),
 excluded_ids AS (
   -- stage: rank, the customers left out of the audience: the seed
   SELECT DISTINCT excluded_source.excluded_id
@@ -187,44 +207,44 @@ excluded_ids AS (
   WHERE excluded_source.excluded_id IS NOT NULL
 ),
 scored AS (
-  -- stage: rank, the weighted distance of every customer over the selected features, weights = divergence / their sum
-  -- (every customer is grouped, so that one listed twice stops the job: its group has too many rows)
-  SELECT
-    v.customer_id, MAX(v.kept) AS kept, MAX(v.ranked) AS ranked,
-    SQRT(SUM(CASE WHEN sl.is_selected = 1 THEN (sl.js_divergence * ((COALESCE(v.x, 0) - sl.mean) / sl.std - sl.persona)) * (sl.js_divergence * ((COALESCE(v.x, 0) - sl.mean) / sl.std - sl.persona)) ELSE 0 END)) / SUM(CASE WHEN sl.is_selected = 1 THEN sl.js_divergence END) AS distance
+  -- stage: rank, the weighted distance of every customer over the selected features, weights = divergence / their
+  -- sum (every customer is grouped, so that one listed twice stops the job: its group has two rows)
+  SELECT c.customer_id, MAX(c.kept) AS kept, MAX(c.ranked) AS ranked, MAX(c.distance) AS distance
   FROM (
-    SELECT j.customer_id, j.kept, j.ranked, u.idx, u.x
+    SELECT
+      v.customer_id, v.kept, v.ranked,
+      SQRT(((CASE WHEN o.is_selected_1 = 1 THEN (o.js_divergence_1 * ((COALESCE(v.x[o.idx_1 - 1], 0) - o.mean_1) / o.std_1 - o.persona_1)) * (o.js_divergence_1 * ((COALESCE(v.x[o.idx_1 - 1], 0) - o.mean_1) / o.std_1 - o.persona_1)) ELSE 0 END + CASE WHEN o.is_selected_2 = 1 THEN (o.js_divergence_2 * ((COALESCE(v.x[o.idx_2 - 1], 0) - o.mean_2) / o.std_2 - o.persona_2)) * (o.js_divergence_2 * ((COALESCE(v.x[o.idx_2 - 1], 0) - o.mean_2) / o.std_2 - o.persona_2)) ELSE 0 END) + CASE WHEN o.is_selected_3 = 1 THEN (o.js_divergence_3 * ((COALESCE(v.x[o.idx_3 - 1], 0) - o.mean_3) / o.std_3 - o.persona_3)) * (o.js_divergence_3 * ((COALESCE(v.x[o.idx_3 - 1], 0) - o.mean_3) / o.std_3 - o.persona_3)) ELSE 0 END)) / o.weights_sum AS distance
     FROM (
       SELECT
-        p.`member_srl` AS customer_id,
+        1 AS one_key, p.`member_srl` AS customer_id,
         CASE WHEN 1 = 1 THEN 1 ELSE 0 END AS kept,
         CASE WHEN 1 = 1 AND excluded.excluded_id IS NULL THEN 1 ELSE 0 END AS ranked,
-        CAST(p.`age000` AS DOUBLE) AS x_1,
-        CAST(p.`sex000` AS DOUBLE) AS x_2,
-        CAST(p.`gpo015` AS DOUBLE) AS x_3
+        -- the values in feature order: slot j reads position idx_j - 1
+        array((CAST(p.`age000` AS DOUBLE) + 0), (CAST(p.`sex000` AS DOUBLE) + 0), (CAST(p.`gpo015` AS DOUBLE) + 0)) AS x
       FROM `mart`.`population` p
       LEFT JOIN excluded_ids excluded ON excluded.excluded_id = p.`member_srl`
-    ) j
-    LATERAL VIEW stack(3,
-      1, (j.x_1 + 0),
-      2, (j.x_2 + 0),
-      3, (j.x_3 + 0)
-    ) u AS idx, x
-  ) v
-  JOIN selected sl ON sl.idx = v.idx
-  GROUP BY v.customer_id
-  HAVING CAST(regexp_extract('1', CASE WHEN NOT (COUNT(*) = 3) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).'), ''), 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).') ELSE '1' END, 0) AS INT) = 1
+    ) v
+    -- the one row of slots, joined on a key (Hive refuses a cartesian product)
+    JOIN slots o ON o.one_key = v.one_key
+  ) c
+  GROUP BY c.customer_id
+  HAVING CAST(regexp_extract('1', CASE WHEN NOT (COUNT(*) = 1) THEN concat('(', COALESCE(reflect('java.lang.Integer', 'parseInt', 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).'), ''), 'D: lookalike-sql stopped the job: an id appears more than once in the population: make the id column unique (a view with one row per customer).') ELSE '1' END, 0) AS INT) = 1
 ),
 top_n AS (
-  -- stage: top-n, the closest customers first, ties by id
-  SELECT c.customer_id, c.distance
-  FROM (SELECT sc.customer_id, sc.distance FROM scored sc WHERE sc.ranked = 1) c
-  ORDER BY c.distance, c.customer_id
-  LIMIT 30000
+  -- stage: top-n, the closest customers first, ties by id (numbered in the same step: on Hive one
+  -- MapReduce job fewer than a LIMIT and then a numbering, and Spark keeps only the top of each
+  -- partition before it sorts)
+  SELECT nb.customer_id, nb.distance, nb.position
+  FROM (
+    SELECT sc.customer_id, sc.distance, ROW_NUMBER() OVER (ORDER BY sc.distance, sc.customer_id) AS position
+    FROM scored sc
+    WHERE sc.ranked = 1
+  ) nb
+  WHERE nb.position <= 30000
 )
 SELECT
   top_n.customer_id AS `member_srl`,
-  ROW_NUMBER() OVER (ORDER BY top_n.distance, top_n.customer_id) AS `rank`,
+  top_n.position AS `rank`,
   top_n.distance AS `distance`
 FROM top_n
 ORDER BY `rank`

@@ -141,6 +141,7 @@ class _Progress:
     step runs (the warehouse gives no finer progress for one statement)."""
 
     LABELS = {
+        "ranges": "reading the ranges of the features (pass 1 of the profile)",
         "profile": "profiling the features and selecting the weights",
         "rank": "ranking every customer",
         "histograms": "counting the audience's histograms",
@@ -200,6 +201,7 @@ def _run(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .connections import connect
     from .errors import InputError
+    from .report import preload_plotting
 
     job = _job(args)
     if job.url is None or job.settings.get("out") is None:
@@ -207,6 +209,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.catalogue:
         load_catalogue(args.catalogue)  # a bad file is an error before anything runs
     progress = _Progress()
+    if _can_plot():
+        preload_plotting()
     try:
         result = job.execute(connect(job.url), progress=progress)
         result.catalogue = args.catalogue
@@ -356,8 +360,11 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo_data import DEMO_JOB, MOM_SEED_SQL, build_demo_database
     from .job import Job
     from .output import write_text
+    from .report import preload_plotting
 
     started = time.perf_counter()
+    if _can_plot():
+        preload_plotting()
     args.dir.mkdir(parents=True, exist_ok=True)
     database = args.dir / "demo.duckdb"
     print(f"[{0.0:6.1f}s] building {args.customers:,} synthetic customers in {database}", file=sys.stderr, flush=True)

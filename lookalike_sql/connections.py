@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import os
 import threading
 import time
 import uuid
@@ -513,7 +514,13 @@ def connect(url: str) -> Any:
         import duckdb
 
         path = url.removeprefix("duckdb:///")
-        return duckdb.connect(path)
+        # a path that does not exist would be a new, empty database: say so instead
+        if path != ":memory:" and not os.path.isfile(path):
+            raise InputError(f"there is no DuckDB database at {path!r}: check the path (duckdb:///relative/path or duckdb:////absolute/path)")
+        try:
+            return duckdb.connect(path)
+        except duckdb.Error as exc:
+            raise InputError(f"cannot open the DuckDB database {path!r} ({first_line(exc)}): close the program that holds it, or copy the file") from None
     try:
         import sqlalchemy
     except ImportError as exc:  # pragma: no cover - a declared dependency

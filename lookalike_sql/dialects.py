@@ -52,6 +52,10 @@ class Dialect:
     #: feature: the statement's size, planning time and reads of the population do not grow
     #: with the number of features on Hive and Spark; see templates/_profile_unpivot.sql.j2).
     wide_profile: str = "one_row"
+    #: execute() reads a wide population's ranges in a statement of their own first, and
+    #: its profile statement carries them as numbers and counts the bins with the dialect's
+    #: ``bin_counts_by_feature`` macro (DuckDB: see templates/ranges.sql.j2).
+    ranges_first: bool = False
     #: Text the engine rewrites before parsing, anywhere in the statement (Hive's and
     #: Spark's ${...} variable substitution): refused in names, literals and queries.
     substituted: str | None = None
@@ -223,6 +227,7 @@ DIALECTS: dict[str, Dialect] = {
             max_inline_ids=10_000,
             max_inline_rows=10_000,
             requires="DuckDB 1.0 or later",
+            ranges_first=True,
             # DuckDB's limits page lists none for a statement's text (its "String size 4 GB"
             # is a value's): https://duckdb.org/docs/stable/operations_manual/limits
             max_statement_bytes=None,

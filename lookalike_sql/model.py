@@ -315,6 +315,9 @@ class Lookalike:
         # Python ids are counted as given, so the report shows how many were not found.
         n_seed_ids = n_ids_given if n_ids_given is not None else facts["n_seed_ids"]
         _check_facts(facts, job, seed, n_seed_ids)
+        if d.ranges_first and job["shape"] == "one_row":
+            ranges = run("ranges", render("ranges.sql.j2", d, purpose="the ranges of the features, pass 1 of the profile", computes=_computes("ranges", job), **job))
+            job = {**job, "ranges": _literal_ranges(ranges, job, facts["n_population"], d)}
         profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))
         profile = _normalise_profile(profile, job["features"])
         _check_profile(profile, job)
@@ -550,6 +553,7 @@ class Lookalike:
             # how the profile and the ranking read the population (see Dialect.wide_profile)
             "shape": "long" if isinstance(population, Long) else d.wide_profile,
             "score_shape": "long" if isinstance(population, Long) else d.wide_profile,
+            "ranges": None,  # execute() on a ranges_first dialect: the ranges step's numbers
             # the checks the one statement makes at the selection: all of them, or (unpivot)
             # those its first pass and its grouped ranking do not make
             "all_facts": _facts_checked(exclude_value=not seed.weighted),
@@ -827,6 +831,8 @@ def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None
         return "counts the customers, their NULL and repeated ids, and the distinct seed ids, before anything else runs"
     if statement == "profile":
         return f"{profile}, returns one row per candidate feature: divergence, weight, statistics, histogram counts"
+    if statement == "ranges":
+        return "reads the range, count and mean of every candidate feature over the profiled customers, for the profile statement"
     top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
     if statement == "lookalike":
         return f"{profile}, ranks customers by {job['method_label']} to the seed mean, {top}"
@@ -933,11 +939,41 @@ def _normalise_profile(profile: pd.DataFrame, features: list[dict[str, Any]]) ->
     for column in integers + [c for c in counts + ["seed_weight"] if not (weighted and c in seed_counts)]:
         profile[column] = pd.to_numeric(profile[column]).fillna(0).astype("int64")
     name_of = {f["idx"]: f["name"] for f in features}
+    profile = profile.copy()  # one block again after the column-by-column typing (many bins)
     profile.insert(1, "feature", profile["idx"].map(name_of))
     return profile.sort_values("idx").reset_index(drop=True)
 
 
 _REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long table: keep one row per customer and feature"
+
+
+def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int, d: Dialect) -> dict[str, Any]:
+    """The ranges step's one row as SQL numbers for the profile statement: per feature its
+    lo, hi, width (NULL for a constant feature), count and mean. A feature with NaN or
+    infinite values stops the job here, named."""
+    row = {c.lower(): v for c, v in frame.iloc[0].items()}
+    n_profiled = int(row["n_profiled"])
+
+    def number(value: Any) -> str:  # NULL (NaN in pandas) where SQL gave NULL
+        return "CAST(NULL AS DOUBLE)" if pd.isna(value) else d.float_literal(value)
+
+    features, bad = {}, []
+    for f in job["features"]:
+        i = f["idx"]
+        lo, hi, mean, count = row[f"lo_{i}"], row[f"hi_{i}"], row[f"mean_{i}"], int(row[f"pop_count_{i}"])
+        # NULL only when no value (lo, hi) or no customer (mean); NaN or inf otherwise
+        if (count > 0 and not (math.isfinite(lo) and math.isfinite(hi))) or (n_profiled > 0 and not math.isfinite(mean)):
+            bad.append(f["name"])
+            continue
+        features[i] = {"lo": number(lo), "hi": number(hi), "width": number(row[f"width_{i}"]), "pop_count": count, "mean": number(mean)}
+    if bad:
+        raise _non_finite_error(bad, job["population_label"])
+    return {"n_population": n_population, "n_profiled": n_profiled, "features": features}
+
+
+def _non_finite_error(names: Sequence[str], where: str) -> InputError:
+    shown = ", ".join(repr(name) for name in names[:5])
+    return InputError(f"feature {shown} of {where} holds NaN or infinite values: replace them with NULL in a view, or leave the feature out")
 
 
 def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
@@ -951,10 +987,7 @@ def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
         raise InputError(f"the values {job['seed']['value_name']!r} of the seed members found add up to 0: give some members a value above 0")
     bad = profile.loc[profile["non_finite"] > 0, "feature"]  # flagged in SQL, where NaN and NULL differ
     if len(bad):
-        names = ", ".join(repr(name) for name in bad.head(5))
-        raise InputError(
-            f"feature {names} of {where} holds NaN or infinite values: replace them with NULL in a view, or leave the feature out"
-        )
+        raise _non_finite_error(list(bad), where)
 
 
 def check_id_kind(what: str, kind: str, id_column: Column) -> None:

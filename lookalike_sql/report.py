@@ -4,8 +4,10 @@ short Markdown report that puts them together with the top features and the size
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,15 +108,35 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
     figure.suptitle(f"Share of customers per bin, top {n} features: population {result.n_population:,}, "
                     f"source (seed) {result.n_seed_found:,}, lookalike {len(result.audience):,}", fontsize=10)
     drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
-    save_figure(figure, path)
+    # fixed margins in inches (tight_layout measures every text first: a third of a second)
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.3 / height, top=1 - 0.9 / height, wspace=0.16, hspace=0.42)
+    save_figure(figure, path, tight=False)
     return drawn
 
 
-def save_figure(figure: Any, path: Path) -> None:
+def preload_plotting() -> threading.Thread:
+    """Import matplotlib on a thread of its own (half a second), started before the
+    warehouse's steps: they release the GIL while the warehouse works."""
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):  # plot_histograms says what to install
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+
+    thread = threading.Thread(target=load, name="lookalike-preload-matplotlib", daemon=True)
+    thread.start()
+    return thread
+
+
+def save_figure(figure: Any, path: Path, tight: bool = True) -> None:
     """A matplotlib figure as a PNG file, written whole (temporary file, then rename)."""
     import matplotlib.pyplot as plt
 
-    figure.tight_layout()
+    if tight:
+        figure.tight_layout()
     picture = io.BytesIO()
     figure.savefig(picture, dpi=110, format="png")
     plt.close(figure)

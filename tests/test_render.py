@@ -167,8 +167,7 @@ def test_statements_have_no_bind_placeholders(dialect, layout, seed):
 
 @pytest.mark.parametrize("layout", ["wide", "long"])
 def test_executed_statements_have_headers_and_no_bind_placeholders(duckdb_con, monkeypatch, layout):
-    """The three statements execute() runs (profile, rank, histograms) carry the same
-    header and inline every value."""
+    """The statements execute() runs carry the same header and inline every value."""
     import datasets
 
     on_date(monkeypatch, datetime.date(2026, 11, 28))
@@ -184,7 +183,8 @@ def test_executed_statements_have_headers_and_no_bind_placeholders(duckdb_con, m
         population = Long(table, ids=f"{table}_ids")
     duckdb_con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM render_frame")
     result = Lookalike(population, "customer_id", min_count=10).execute(duckdb_con, Seed.ids(data.seed_ids[:100]), 50)
-    assert sorted(result.statements) == ["facts", "histograms", "profile", "rank"]
+    ranges = ["ranges"] if layout == "wide" else []  # DuckDB reads a wide population's ranges first
+    assert list(result.statements) == ["facts", *ranges, "profile", "rank", "histograms"]
     for step, sql in result.statements.items():
         lines = header(sql)
         assert lines[0].startswith(f"-- lookalike-sql {lookalike_sql.__version__} (duckdb): "), step

@@ -1,14 +1,20 @@
-"""Benchmark of the in-warehouse job on DuckDB against the physical floor and the
-pandas/NumPy way, with growth in customers and features and the 1,805-feature long layout.
+"""Benchmark of `lookalike-sql run` on DuckDB, as a user runs it (a process: start-up,
+the warehouse's steps, the picture, the files), against a floor process that sums every
+feature once, and against the pandas/NumPy way; growth in customers and features; the
+1,805-feature long layout. With --before REV the same runs are measured, in the same
+session, with the code of git revision REV too (a worktree), for a before/after table.
 
-    python bench/benchmark.py            # everything (about 10 minutes on 2 cores)
-    python bench/benchmark.py --quick    # smaller sizes, to try the script
+    python bench/benchmark.py                         # everything (about 15 minutes on 2 cores)
+    python bench/benchmark.py --before 43b20d8        # and the same runs with that revision's code
+    python bench/benchmark.py --quick                 # a tenth of the sizes, to try the script
 
 Generated data is kept in bench/data/ (one DuckDB file per table shape) so that a rerun
-measures only the jobs. Every measurement runs in its own process, which reports its
-wall time and its peak resident memory (VmHWM), so each peak belongs to one run. A
-fresh process also means DuckDB's buffers start cold for every run (the OS page cache is
-warm after the first), the same for the floor, the job and the peer.
+measures only the jobs. Every run is a fresh process (DuckDB's buffers start cold, the OS
+page cache is warm after the first run), its wall time measured by this script from
+spawn to exit, its peak resident memory from the kernel (wait4's ru_maxrss of that child
+alone). A run's parts come from its progress lines ([  1.2s] step): each warehouse step,
+the picture and the files, and the start-up and exit (the rest of the wall time). Each
+figure is the best of --repeat processes (2).
 """
 
 from __future__ import annotations
@@ -18,14 +24,18 @@ import contextlib
 import json
 import os
 import platform
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 DATA = HERE / "data"
 SEED_SIZE, AUDIENCE_SIZE = 20_000, 30_000  # the seed is a fifth of smaller (--quick) populations
 INFORMATIVE = 40  # features whose distribution differs for the seed
@@ -110,138 +120,205 @@ def long_file(n: int) -> Path:
 
 
 # ----------------------------------------------------------------------------- one run
-def run_one(spec: dict) -> dict:
-    """Runs in a child process: one measurement, its seconds and peak memory."""
-    import duckdb
-
-    sys.path.insert(0, str(HERE.parent))
-    from lookalike_sql import Long, Lookalike, Seed
-
-    con = duckdb.connect(spec["path"], read_only=True)
-    con.execute(f"SET threads = {os.cpu_count()}")
-    out: dict = {}
-    started = time.perf_counter()
-    if spec["kind"] == "floor":
-        columns = [c for (c,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'pop' AND column_name <> 'id'").fetchall()]
-        con.execute("SELECT " + ", ".join(f'SUM("{c}")' for c in columns) + " FROM pop").fetchall()
-    elif spec["kind"] == "job":
-        population = Long("feature_values", ids="customers") if spec.get("long") else "pop"
-        model = Lookalike(population, "id", max_features=spec.get("max_features", 20), sample=spec.get("sample"), method=spec.get("method", "euclidean"))
-        # a value-based seed: each member worth 1..97 (its id mod 97, plus 1)
-        seed = Seed.query("SELECT id, CAST(1 + id % 97 AS DOUBLE) AS spend FROM seed", value="spend") if spec.get("valued") else Seed.table("seed")
-        result = model.execute(con, seed, AUDIENCE_SIZE)
-        out["steps"] = {k: round(v, 3) for k, v in result.seconds.items()}
-        out["selected"] = int(result.features["weight"].notna().sum())
-    elif spec["kind"] == "pandas":
-        from lookalike_sql.reference import reference_lookalike
-
-        population = con.execute("SELECT * FROM pop").df()
-        seed_ids = con.execute("SELECT id FROM seed").df()["id"].to_numpy()
-        out["fetch"] = round(time.perf_counter() - started, 3)
-        reference_lookalike(population, "id", seed_ids, AUDIENCE_SIZE, max_features=20)
-    out["seconds"] = time.perf_counter() - started
-    out["peak_mb"] = peak_memory_mb()
-    return out
+#: the progress lines of `run` and the step each starts (cli._Progress.LABELS)
+STEP_OF_LABEL = {
+    "facts": "facts", "reading the ranges of the features (pass 1 of the profile)": "ranges",
+    "profiling the features and selecting the weights": "profile",
+    "ranking every customer": "rank", "counting the audience's histograms": "histograms",
+    "the warehouse's part is done": "files", "drawing the histograms": "picture", "writing the report": "files",
+}
+_PROGRESS = re.compile(r"^\[\s*([0-9.]+)s\] (.+)$")
 
 
-def peak_memory_mb() -> float:
-    """This process's peak resident memory (VmHWM: unlike ru_maxrss it starts afresh at
-    exec, so it does not inherit the parent's peak from generating the data)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status: this benchmark measures memory on Linux only")
+def timed_process(command: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run `command`; its wall seconds (spawn to exit), peak memory of this child alone,
+    and its stderr."""
+    with tempfile.TemporaryFile(mode="w+") as err, tempfile.TemporaryFile(mode="w+") as out:
+        started = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=REPO)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        out.seek(0)
+        stderr, stdout = err.read(), out.read()
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stderr": stderr, "stdout": stdout}
 
 
-def measure(spec: dict, repeat: int = 1) -> dict:
-    """The best of `repeat` runs, each in a fresh process."""
-    best = None
+def run_steps(stderr: str, wall: float) -> dict[str, float]:
+    """Seconds per part of a `run` process from its progress lines: each step (to the next
+    line), and the start-up and exit (imports, connecting, the summary printed, the
+    interpreter's exit: the wall time less the last line's stamp)."""
+    stamps = [(float(m.group(1)), STEP_OF_LABEL.get(m.group(2), m.group(2))) for m in map(_PROGRESS.match, stderr.splitlines()) if m]
+    parts: dict[str, float] = {}
+    for (at, step), (after, _) in zip(stamps, stamps[1:]):
+        parts[step] = parts.get(step, 0.0) + after - at
+    last = stamps[-1][0] if stamps else 0.0
+    parts = {"start-up, exit": wall - last, **parts}
+    return {k: round(v, 3) for k, v in parts.items()}
+
+
+def run_command(code: Path, path: str, spec: dict, out: Path) -> list[str]:
+    """`lookalike-sql run` with the lookalike_sql package found in `code`."""
+    launcher = f"import sys; sys.path.insert(0, {str(code)!r}); from lookalike_sql.cli import main; sys.exit(main())"
+    command = [sys.executable, "-c", launcher, "run", "--url", path, "--id-column", "id", "--size", str(AUDIENCE_SIZE),
+               "--out", str(out), "--max-features", str(spec.get("max_features", 20))]
+    if spec.get("long"):
+        command += ["--long-table", "feature_values", "--ids-table", "customers"]
+    else:
+        command += ["--population", "pop"]
+    command += ["--seed-query", "SELECT id, CAST(1 + id % 97 AS DOUBLE) AS spend FROM seed", "--seed-value", "spend"] if spec.get("valued") else ["--seed-table", "seed"]
+    if spec.get("sample"):
+        command += ["--sample", str(spec["sample"])]
+    if spec.get("method"):
+        command += ["--method", spec["method"]]
+    return command
+
+
+def measure(kind: str, path: str, spec: dict | None = None, code: Path = REPO, repeat: int = 2) -> dict:
+    """The best of `repeat` fresh processes of one kind: floor, run or pandas."""
+    spec = spec or {}
+    best: dict | None = None
     for _ in range(repeat):
-        done = subprocess.run([sys.executable, __file__, "--one", json.dumps(spec)], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"run {spec} failed:\n{done.stderr[-2000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if kind == "floor":  # one process: connect, SUM every feature once, exit
+            program = ("import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+                       "cols = [r[0] for r in con.execute(\"SELECT column_name FROM information_schema.columns WHERE table_name = 'pop' AND column_name <> 'id'\").fetchall()]; "
+                       "con.execute('SELECT ' + ', '.join(f'SUM(\"{c}\")' for c in cols) + ' FROM pop').fetchall()")
+            result = timed_process([sys.executable, "-c", program, path])
+        elif kind == "pandas":
+            result = timed_process([sys.executable, __file__, "--pandas", path])
+            result["steps"] = json.loads(result["stdout"].strip().splitlines()[-1])
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = timed_process(run_command(code, path, spec, Path(tmp) / "out"))
+            result["steps"] = run_steps(result["stderr"], result["seconds"])
+        result.pop("stderr")
+        result.pop("stdout")
         if best is None or result["seconds"] < best["seconds"]:
             best = result
     assert best is not None
     return best
 
 
+def pandas_peer(path: str) -> dict:
+    """In a child: fetch the population and the seed into pandas and run the NumPy
+    reference (the way without a warehouse), timing the fetch."""
+    import duckdb
+
+    sys.path.insert(0, str(REPO))
+    from lookalike_sql.reference import reference_lookalike
+
+    started = time.perf_counter()
+    con = duckdb.connect(path, read_only=True)
+    population = con.execute("SELECT * FROM pop").df()
+    seed_ids = con.execute("SELECT id FROM seed").df()["id"].to_numpy()
+    fetched = time.perf_counter() - started
+    reference_lookalike(population, "id", seed_ids, AUDIENCE_SIZE, max_features=20)
+    return {"fetch": round(fetched, 3), "compute": round(time.perf_counter() - started - fetched, 3)}
+
+
+@contextlib.contextmanager
+def code_at(revision: str) -> Iterator[Path]:
+    """A worktree of `revision` (removed afterwards): its lookalike_sql, templates, dialects."""
+    folder = Path(tempfile.mkdtemp(prefix="lookalike-before-"))
+    subprocess.run(["git", "worktree", "add", "--detach", "-q", str(folder), revision], cwd=REPO, check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=REPO, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # ----------------------------------------------------------------------------- report
+STEP_COLUMNS = ("start-up, exit", "facts", "ranges", "profile", "rank", "histograms", "picture", "files")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a tenth), to try the script")
-    parser.add_argument("--sample", type=int, default=100_000, help="profile sample for the sampled job rows (customers)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, default=100_000, help="profile sample for the sampled runs (customers)")
+    parser.add_argument("--before", metavar="REV", help="also measure the runs with the code of this git revision")
+    parser.add_argument("--repeat", type=int, default=2, help="processes per figure, the best kept (default 2)")
+    parser.add_argument("--pandas", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(run_one(json.loads(args.one))))
+    if args.pandas:
+        print(json.dumps(pandas_peer(args.pandas)))
         return
 
     scale = 10 if args.quick else 1
-    n1 = 1_000_000 // scale
-    rows: list[tuple[str, dict, str]] = []
+    n1, sample = 1_000_000 // scale, args.sample // scale
+    print(f"generating data in {DATA} (kept for reruns) ...", file=sys.stderr, flush=True)
+    base, big = str(wide_file(n1, 200)), str(wide_file(4 * n1, 200))
+    small, narrow, wide = str(wide_file(n1 // 10, 200)), str(wide_file(n1, 50)), str(wide_file(n1, 800))
+    long_path = str(long_file(n1))
 
-    def add(label: str, spec: dict, note: str = "", repeat: int = 1) -> dict:
-        print(f"  {label} ...", file=sys.stderr, flush=True)
-        result = measure(spec, repeat)
-        rows.append((label, result, note))
+    rows: list[dict] = []
+
+    def add(label: str, kind: str, path: str, spec: dict | None = None, code: Path = REPO, version: str = "now") -> dict:
+        print(f"  {label} ({version}) ...", file=sys.stderr, flush=True)
+        result = {"label": label, "version": version, **measure(kind, path, spec, code, args.repeat)}
+        print(f"    {result['seconds']:.2f} s", file=sys.stderr, flush=True)
+        rows.append(result)
         return result
 
-    print(f"generating data in {DATA} (kept for reruns) ...", file=sys.stderr, flush=True)
-    base = str(wide_file(n1, 200))
+    # the runs whose before and after are compared, then the rest (after only)
+    compared = [
+        (f"run, 1,000,000 x 200 / {scale}, everyone profiled", base, {}),
+        (f"run, profile on {sample:,} sampled", base, {"sample": sample}),
+        (f"run, 4,000,000 x 200 / {scale}, everyone profiled", big, {}),
+        (f"long layout, {n1:,} x 1,805, everyone profiled", long_path, {"long": True}),
+    ]
+    floors = {path: add(f"floor: one SUM of every feature, {label}", "floor", path, repeat=3) for path, label in ((base, f"{n1:,} x 200"), (big, f"{4 * n1:,} x 200"))}
+    versions = [("now", REPO)]
+    with contextlib.ExitStack() as stack:
+        if args.before:
+            versions.append((f"before ({args.before})", stack.enter_context(code_at(args.before))))
+        for label, path, spec in compared:
+            for version, code in versions:
+                add(label, "run", path, spec, code, version)
+    peer = add(f"pandas/NumPy peer (fetch + compute), {n1:,} x 200", "pandas", base, repeat=1)
+    add(f"run, {n1 // 10:,} x 200, everyone profiled", "run", small, {})
+    add(f"run, {n1:,} x 50, everyone profiled", "run", narrow, {})
+    add(f"run, {n1:,} x 800, everyone profiled", "run", wide, {})
+    add("run, max_features 50 (sampled profile)", "run", base, {"max_features": 50, "sample": sample})
+    add("run, method likelihood (sampled profile)", "run", base, {"method": "likelihood", "sample": sample})
+    add("run, value-based seed (sampled profile)", "run", base, {"valued": True, "sample": sample})
+    add(f"long layout, profile on {sample:,} sampled", "run", long_path, {"long": True, "sample": sample})
 
-    floor = add(f"1. floor: SUM of every feature, {n1:,} x 200", {"kind": "floor", "path": base}, repeat=3)
-    job_full = add(f"1. job, full profile, {n1:,} x 200", {"kind": "job", "path": base}, repeat=2)
-    job_sampled = add(f"1. job, profile on {args.sample:,} sampled", {"kind": "job", "path": base, "sample": args.sample}, repeat=2)
-    add("1. job, profile on a 10% sample (fraction form)", {"kind": "job", "path": base, "sample": 0.1}, repeat=2)
-    peer = add(f"2. pandas/NumPy peer (fetch + compute), {n1:,} x 200", {"kind": "pandas", "path": base})
-    for k in (5, 50):
-        add(f"   max_features {k} (sampled profile)", {"kind": "job", "path": base, "max_features": k, "sample": args.sample}, repeat=2)
-    add("   method likelihood (sampled profile)", {"kind": "job", "path": base, "method": "likelihood", "sample": args.sample}, repeat=2)
-    add("   value-based seed (sampled profile)", {"kind": "job", "path": base, "valued": True, "sample": args.sample}, repeat=2)
-
-    growth = {(n1, 200): job_full}
-    floors = {n1: floor}
-    sampled = {n1: job_sampled}
-    for n in (100_000 // scale, 4_000_000 // scale):
-        path = str(wide_file(n, 200))
-        floors[n] = add(f"3. floor, {n:,} x 200", {"kind": "floor", "path": path}, repeat=2)
-        growth[(n, 200)] = add(f"3. job, full profile, {n:,} x 200", {"kind": "job", "path": path})
-        sampled[n] = add(f"3. job, profile on {args.sample:,} sampled, {n:,} x 200", {"kind": "job", "path": path, "sample": args.sample})
-    for k in (50, 800):
-        growth[(n1, k)] = add(f"3. job, full profile, {n1:,} x {k}", {"kind": "job", "path": str(wide_file(n1, k))})
-
-    long_path = str(long_file(n1))
-    add(f"4. long layout, {n1:,} x 1,805 (full profile)", {"kind": "job", "path": long_path, "long": True})
-    add(f"4. long layout, profile on {args.sample:,} sampled", {"kind": "job", "path": long_path, "long": True, "sample": args.sample})
+    import duckdb
 
     print()
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB; Python {platform.python_version()}, "
-          f"DuckDB {__import__('duckdb').__version__}")
+          f"DuckDB {duckdb.__version__}; best of {args.repeat} processes each")
     print()
-    print("| run | seconds | peak memory (MB) | steps |")
-    print("|---|---:|---:|---|")
-    for label, result, _ in rows:
-        steps = ", ".join(f"{k} {v:.2f}" for k, v in result.get("steps", {}).items())
-        if "fetch" in result:
-            steps = f"fetch {result['fetch']:.2f}, compute {result['seconds'] - result['fetch']:.2f}"
-        print(f"| {label} | {result['seconds']:.2f} | {result['peak_mb']:,.0f} | {steps} |")
+    print("| run | code | seconds | x floor | peak MB | " + " | ".join(STEP_COLUMNS) + " |")
+    print("|---|---|---:|---:|---:|" + "---:|" * len(STEP_COLUMNS))
+    for r in rows:
+        floor = floors[big] if "4,000,000" in r["label"] or f"{4 * n1:,}" in r["label"] else floors[base]
+        ratio = "" if r["label"].startswith("floor") else f"{r['seconds'] / floor['seconds']:.1f}"
+        steps = r.get("steps", {})
+        cells = " | ".join(f"{steps[c]:.2f}" if c in steps else "" for c in STEP_COLUMNS)
+        if "fetch" in steps:
+            cells = f"fetch {steps['fetch']:.2f}, compute {steps['compute']:.2f}" + " |" * (len(STEP_COLUMNS) - 1)
+        print(f"| {r['label']} | {r['version']} | {r['seconds']:.2f} | {ratio} | {r['peak_mb']:,.0f} | {cells} |")
     print()
-    print(f"- job / floor: full profile {job_full['seconds'] / floor['seconds']:.1f}x, "
-          f"sampled profile {job_sampled['seconds'] / floor['seconds']:.1f}x (target <= 3)")
-    print(f"- pandas/NumPy peer / job: {peer['seconds'] / job_full['seconds']:.1f}x (full profile), "
-          f"{peer['seconds'] / job_sampled['seconds']:.1f}x (sampled) (target >= 5)")
-    steps = []
-    for (small, large) in (((n1 // 10, 200), (n1, 200)), ((n1, 200), (n1 * 4, 200)), ((n1, 50), (n1, 200)), ((n1, 200), (n1, 800))):
-        size_ratio = (large[0] * large[1]) / (small[0] * small[1])
-        time_ratio = growth[large]["seconds"] / growth[small]["seconds"]
-        steps.append(f"{small[0]:,} x {small[1]} -> {large[0]:,} x {large[1]}: {time_ratio:.1f}x time for {size_ratio:.0f}x data = {time_ratio / size_ratio:.2f}")
-    print("- growth (time ratio / data ratio; 1.00 = linear, target <= 1.3): " + "; ".join(steps))
-    print("- job / floor by population size (full profile; sampled profile): " + "; ".join(
-        f"{n:,}: {growth[(n, 200)]['seconds'] / floors[n]['seconds']:.1f}x; {sampled[n]['seconds'] / floors[n]['seconds']:.1f}x"
-        for n in sorted(floors)))
+    now = {r["label"]: r for r in rows if r["version"] == "now"}
+    full, sampled, four = (now[compared[i][0]] for i in range(3))
+    print(f"- run / floor: everyone profiled {full['seconds'] / floors[base]['seconds']:.1f}x (target <= 6), "
+          f"{sample:,} sampled {sampled['seconds'] / floors[base]['seconds']:.1f}x (target <= 3), "
+          f"{4 * n1:,} x 200 {four['seconds'] / floors[big]['seconds']:.1f}x (target <= 5)")
+    print(f"- pandas/NumPy peer / run: {peer['seconds'] / full['seconds']:.1f}x (target >= 5)")
+    long_run = now[compared[3][0]]
+    print(f"- long layout: {long_run['seconds']:.2f} s, {long_run['peak_mb']:,.0f} MB (target: no more than 6.3 s and 3.2 GB)")
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    written = results / f"duckdb_{time.strftime('%Y-%m-%d_%H%M%S')}{'_quick' if args.quick else ''}.json"
+    written.write_text(json.dumps({"machine": platform.machine(), "cores": os.cpu_count(), "rows": rows}, indent=1))
+    print(f"\nwritten: {written.relative_to(REPO)}")
+
 
 if __name__ == "__main__":
     main()

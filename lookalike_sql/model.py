@@ -29,7 +29,6 @@ from .population import (
 )
 from .render import render, statement_names
 from .seed import Seed, as_seed
-from .validate import filter_expression, hoist_ctes, query_id_column
 
 #: Called with (step name, seconds since the job started) as each step begins and ends.
 Progress = Callable[[str, float], None]
@@ -699,6 +698,8 @@ class Lookalike:
                     _check_value_column(f"{role} table {d.quote_table(seed.table_name)}'s value column", columns[value_column])
             value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
             return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column), **value}
+        from .validate import query_id_column  # sqlglot, imported when a query needs it
+
         column = query_id_column(seed.sql or "", d, role=role, value_column=value_column)
         if warehouse is not None and id_column is not None:
             # the engine's names (PostgreSQL lower-cases unquoted ones) in the query's order
@@ -734,6 +735,8 @@ class Lookalike:
                 columns = [c.name for c in warehouse.columns(population.tables[0])]
             else:  # the joined relation holds the id and the features
                 columns = [self.id_column, *(self.features or [])] if self.features else None
+        from .validate import filter_expression  # sqlglot, imported when a filter needs it
+
         return filter_expression(population_filter, d, columns)
 
 
@@ -746,6 +749,8 @@ def _hoist_query_ctes(d: Dialect, sources: list[tuple[str, dict[str, Any]]], tab
     hoisted: list[tuple[str, str]] = []
     for role, source in sources:
         if source["kind"] == "query":
+            from .validate import hoist_ctes  # sqlglot, imported when a query needs it
+
             ctes, source["query"] = hoist_ctes(source["query"], d, taken, role=role)
             hoisted += ctes
     return hoisted

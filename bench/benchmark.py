@@ -256,18 +256,18 @@ def main() -> None:
 
     rows: list[dict] = []
 
-    def add(label: str, kind: str, path: str, spec: dict | None = None, code: Path = REPO, version: str = "now") -> dict:
+    def add(label: str, kind: str, path: str, spec: dict | None = None, code: Path = REPO, version: str = "now", repeat: int | None = None) -> dict:
         print(f"  {label} ({version}) ...", file=sys.stderr, flush=True)
-        result = {"label": label, "version": version, **measure(kind, path, spec, code, args.repeat)}
+        result = {"label": label, "version": version, **measure(kind, path, spec, code, repeat or args.repeat)}
         print(f"    {result['seconds']:.2f} s", file=sys.stderr, flush=True)
         rows.append(result)
         return result
 
     # the runs whose before and after are compared, then the rest (after only)
     compared = [
-        (f"run, 1,000,000 x 200 / {scale}, everyone profiled", base, {}),
-        (f"run, profile on {sample:,} sampled", base, {"sample": sample}),
-        (f"run, 4,000,000 x 200 / {scale}, everyone profiled", big, {}),
+        (f"run, {n1:,} x 200, everyone profiled", base, {}),
+        (f"run, {n1:,} x 200, profile on {sample:,} sampled", base, {"sample": sample}),
+        (f"run, {4 * n1:,} x 200, everyone profiled", big, {}),
         (f"long layout, {n1:,} x 1,805, everyone profiled", long_path, {"long": True}),
     ]
     floors = {path: add(f"floor: one SUM of every feature, {label}", "floor", path, repeat=3) for path, label in ((base, f"{n1:,} x 200"), (big, f"{4 * n1:,} x 200"))}
@@ -297,7 +297,7 @@ def main() -> None:
     print("| run | code | seconds | x floor | peak MB | " + " | ".join(STEP_COLUMNS) + " |")
     print("|---|---|---:|---:|---:|" + "---:|" * len(STEP_COLUMNS))
     for r in rows:
-        floor = floors[big] if "4,000,000" in r["label"] or f"{4 * n1:,}" in r["label"] else floors[base]
+        floor = floors[big] if f"{4 * n1:,} x" in r["label"] else floors[base]
         ratio = "" if r["label"].startswith("floor") else f"{r['seconds'] / floor['seconds']:.1f}"
         steps = r.get("steps", {})
         cells = " | ".join(f"{steps[c]:.2f}" if c in steps else "" for c in STEP_COLUMNS)

@@ -314,7 +314,8 @@ class Lookalike:
         # Python ids are counted as given, so the report shows how many were not found.
         n_seed_ids = n_ids_given if n_ids_given is not None else facts["n_seed_ids"]
         _check_facts(facts, job, seed, n_seed_ids)
-        if d.ranges_first and job["shape"] == "one_row":
+        # (with a sample, one statement is faster: the sample is drawn, and materialized, once)
+        if d.ranges_first and job["shape"] == "one_row" and job["sample"]["kind"] == "all":
             ranges = run("ranges", render("ranges.sql.j2", d, purpose="the ranges of the features, pass 1 of the profile", computes=_computes("ranges", job), **job))
             job = {**job, "ranges": _literal_ranges(ranges, job, facts["n_population"], d)}
         profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))

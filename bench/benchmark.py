@@ -258,7 +258,7 @@ def main() -> None:
 
     def add(label: str, kind: str, path: str, spec: dict | None = None, code: Path = REPO, version: str = "now", repeat: int | None = None) -> dict:
         print(f"  {label} ({version}) ...", file=sys.stderr, flush=True)
-        result = {"label": label, "version": version, **measure(kind, path, spec, code, repeat or args.repeat)}
+        result = {"label": label, "version": version, "path": path, **measure(kind, path, spec, code, repeat or args.repeat)}
         print(f"    {result['seconds']:.2f} s", file=sys.stderr, flush=True)
         rows.append(result)
         return result
@@ -297,8 +297,8 @@ def main() -> None:
     print("| run | code | seconds | x floor | peak MB | " + " | ".join(STEP_COLUMNS) + " |")
     print("|---|---|---:|---:|---:|" + "---:|" * len(STEP_COLUMNS))
     for r in rows:
-        floor = floors[big] if f"{4 * n1:,} x" in r["label"] else floors[base]
-        ratio = "" if r["label"].startswith("floor") else f"{r['seconds'] / floor['seconds']:.1f}"
+        floor = floors.get(r["path"], floors[base])  # the 1M x 200 floor for other shapes: labelled
+        ratio = "" if r["label"].startswith("floor") else f"{r['seconds'] / floor['seconds']:.1f}" + ("" if r["path"] in floors else " (1M x 200 floor)")
         steps = r.get("steps", {})
         cells = " | ".join(f"{steps[c]:.2f}" if c in steps else "" for c in STEP_COLUMNS)
         if "fetch" in steps:

@@ -110,7 +110,7 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
     drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
     # fixed margins in inches (tight_layout measures every text first: a third of a second)
     width, height = figure.get_size_inches()
-    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.3 / height, top=1 - 0.9 / height, wspace=0.16, hspace=0.42)
+    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.5 / height, top=1 - 0.9 / height, wspace=0.16, hspace=0.45)
     save_figure(figure, path, tight=False)
     return drawn
 

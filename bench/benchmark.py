@@ -78,32 +78,22 @@ def wide_file(n: int, k: int) -> Path:
     return path
 
 
-def long_file(n: int) -> Path:
-    """The seed's full model as a long table: 17 metrics x 106 categories + age, sex and
-    account age = 1,805 features. Each customer is active in a few categories (geometric,
-    mean 2.5; seed members lean to categories 0-4) and has the 17 metrics there; every
-    other category feature is empty (no row, fill 0)."""
-    path = DATA / f"long_{n}.duckdb"
-    if path.exists():
-        return path
-    seed_size = min(SEED_SIZE, n // 5)
-    step = n // seed_size
-    metrics = [f"m{i:02d}" for i in range(17)]
-    with building(path) as con:
-        con.execute(f"CREATE TABLE customers AS SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n})")
-        con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({seed_size})")
-        # active (customer, category) pairs: about 2.5 per customer
-        con.execute(
-            """CREATE TEMP TABLE active AS
-            SELECT DISTINCT id, is_seed,
+#: The seed model's long layout: 17 metrics x 106 categories, plus age, sex and account age.
+METRICS, CATEGORIES = 17, 106
+
+
+def long_tables_sql() -> tuple[str, str]:
+    """The two SELECTs that build the long layout from a table `customers` (id, is_seed),
+    here and in bench/spark_benchmark.py: the active (customer, category) pairs, about 2.5
+    per customer (seed members lean to categories 0-4), read as `active`; then (id,
+    feature, value) ordered by feature, every metric of each active category plus age,
+    sex and account age for everyone."""
+    metric_rows = ", ".join(f"('m{i:02d}', {i})" for i in range(METRICS))
+    active = f"""SELECT DISTINCT id, is_seed,
                    CASE WHEN is_seed AND random() < 0.7 THEN CAST(floor(random() * 5) AS INT)
-                        ELSE CAST(floor(random() * 106) AS INT) END AS category
+                        ELSE CAST(floor(random() * {CATEGORIES}) AS INT) END AS category
             FROM (SELECT id, is_seed, unnest(range(CAST(floor(-ln(random() + 1e-12) * 2.5) AS INT) + 1)) FROM customers)"""
-        )
-        metric_rows = ", ".join(f"('{m}', {i})" for i, m in enumerate(metrics))
-        con.execute(
-            f"""CREATE TABLE feature_values AS
-            SELECT id, feature, value FROM (
+    values = f"""SELECT id, feature, value FROM (
               SELECT a.id, m.metric || lpad(CAST(a.category AS VARCHAR), 3, '0') AS feature,
                      round(abs((sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random()))) * (1 + m.k) * CASE WHEN a.is_seed THEN 2 ELSE 1 END, 2) AS value
               FROM active a CROSS JOIN (VALUES {metric_rows}) m(metric, k)
@@ -114,7 +104,25 @@ def long_file(n: int) -> Path:
               UNION ALL
               SELECT id, 'aay000', round(random() * 3000, 0) FROM customers
             ) ORDER BY feature, id"""
-        )
+    return active, values
+
+
+def long_file(n: int) -> Path:
+    """The seed's full model as a long table: 17 metrics x 106 categories + age, sex and
+    account age = 1,805 features. Each customer is active in a few categories (geometric,
+    mean 2.5; seed members lean to categories 0-4) and has the 17 metrics there; every
+    other category feature is empty (no row, fill 0)."""
+    path = DATA / f"long_{n}.duckdb"
+    if path.exists():
+        return path
+    seed_size = min(SEED_SIZE, n // 5)
+    step = n // seed_size
+    with building(path) as con:
+        con.execute(f"CREATE TABLE customers AS SELECT range AS id, range % {step} = 0 AS is_seed FROM range({n})")
+        con.execute(f"CREATE TABLE seed AS SELECT range * {step} AS id FROM range({seed_size})")
+        active, values = long_tables_sql()
+        con.execute(f"CREATE TEMP TABLE active AS {active}")
+        con.execute(f"CREATE TABLE feature_values AS {values}")
         con.execute("ALTER TABLE customers DROP COLUMN is_seed")
     return path
 

@@ -80,6 +80,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmark import CATEGORIES, METRICS, long_tables_sql  # the same long layout (bench/ is on sys.path)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / "data"
@@ -88,8 +90,6 @@ RESULTS = HERE / "results"
 SEED_EVERY = 20  # every 20th customer is in the seed: 5%
 AUDIENCE_SIZE = 1_000
 MAX_INFORMATIVE = 40  # features whose distribution differs for the seed: min(40, K // 2)
-METRICS = 17
-CATEGORIES = 106
 EVENT = "@@spark-bench "  # prefix of the child's JSON lines on stdout
 
 FULL = {"customers": 200_000, "ks": (20, 50, 100, 200, 800), "hive_customers": 20_000, "hive_k": 20}
@@ -160,27 +160,11 @@ def long_data(n: int) -> Path:
     if path.is_dir():
         return path
     print(f"  generating {path.name} ...", file=sys.stderr, flush=True)
-    metric_rows = ", ".join(f"('m{i:02d}', {i})" for i in range(METRICS))
+    active, values = long_tables_sql()
     with building(path) as (con, out):
         con.execute(f"CREATE TABLE customers AS SELECT range AS id, range % {SEED_EVERY} = 0 AS is_seed FROM range({n})")
-        con.execute(
-            f"""CREATE TABLE active AS
-            SELECT DISTINCT id, is_seed,
-                   CASE WHEN is_seed AND random() < 0.7 THEN CAST(floor(random() * 5) AS INT)
-                        ELSE CAST(floor(random() * {CATEGORIES}) AS INT) END AS category
-            FROM (SELECT id, is_seed, unnest(range(CAST(floor(-ln(random() + 1e-12) * 2.5) AS INT) + 1)) FROM customers)"""
-        )
-        _copy(con, f"""SELECT id, feature, value FROM (
-              SELECT a.id, m.metric || lpad(CAST(a.category AS VARCHAR), 3, '0') AS feature,
-                     round(abs((sqrt(-2 * ln(random() + 1e-12)) * cos(2 * pi() * random()))) * (1 + m.k) * CASE WHEN a.is_seed THEN 2 ELSE 1 END, 2) AS value
-              FROM active a CROSS JOIN (VALUES {metric_rows}) m(metric, k)
-              UNION ALL
-              SELECT id, 'age000', CAST(20 + floor(random() * 50) - CASE WHEN is_seed THEN 8 ELSE 0 END AS DOUBLE) FROM customers
-              UNION ALL
-              SELECT id, 'sex000', CAST(random() < CASE WHEN is_seed THEN 0.9 ELSE 0.5 END AS DOUBLE) FROM customers
-              UNION ALL
-              SELECT id, 'aay000', round(random() * 3000, 0) FROM customers
-            ) ORDER BY feature, id""", out / "feature_values.parquet", 122_880)
+        con.execute(f"CREATE TABLE active AS {active}")
+        _copy(con, values, out / "feature_values.parquet", 122_880)
         _copy(con, "SELECT id FROM customers ORDER BY id", out / "customers.parquet", max(n // 8, 1_000))
         _copy(con, f"SELECT range * {SEED_EVERY} AS id FROM range({n // SEED_EVERY})", out / "seed.parquet", 1_000_000)
     return path

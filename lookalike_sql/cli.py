@@ -209,8 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.catalogue:
         load_catalogue(args.catalogue)  # a bad file is an error before anything runs
     progress = _Progress()
-    if _can_plot():
-        preload_plotting()
+    preload_plotting()  # without matplotlib it does nothing
     try:
         result = job.execute(connect(job.url), progress=progress)
         result.catalogue = args.catalogue
@@ -363,8 +362,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .report import preload_plotting
 
     started = time.perf_counter()
-    if _can_plot():
-        preload_plotting()
+    preload_plotting()  # without matplotlib it does nothing
     args.dir.mkdir(parents=True, exist_ok=True)
     database = args.dir / "demo.duckdb"
     print(f"[{0.0:6.1f}s] building {args.customers:,} synthetic customers in {database}", file=sys.stderr, flush=True)

@@ -961,7 +961,7 @@ def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int,
     n_profiled = int(row["n_profiled"])
 
     def number(value: Any) -> str:  # NULL (NaN in pandas) where SQL gave NULL
-        return "CAST(NULL AS DOUBLE)" if pd.isna(value) else d.float_literal(value)
+        return f"CAST(NULL AS {d.double_type})" if pd.isna(value) else d.float_literal(value)
 
     features, bad = {}, []
     for f in job["features"]:

@@ -141,6 +141,7 @@ class _Progress:
     step runs (the warehouse gives no finer progress for one statement)."""
 
     LABELS = {
+        "sample": "drawing the profile sample",
         "ranges": "reading the ranges of the features (pass 1 of the profile)",
         "profile": "profiling the features and selecting the weights",
         "rank": "ranking every customer",

@@ -156,6 +156,13 @@ class Warehouse(abc.ABC):
         in one session). Most connections are one session already."""
         yield self
 
+    @contextlib.contextmanager
+    def dropping(self, table: str) -> Iterator[None]:
+        """Drop the job's own temporary table ``table`` (a name from temporary_name())
+        when the block ends, however it ends."""
+        with _cleanup(lambda: self._fetch(f"DROP TABLE IF EXISTS {self.dialect.quote(table)}")):
+            yield
+
     @abc.abstractmethod
     def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> contextlib.AbstractContextManager[str]:
         """A session-scoped temporary table holding ``ids`` in column ``seed_id`` (and
@@ -175,8 +182,8 @@ def _id_columns(ids: Sequence[object], values: Sequence[float] | None) -> dict[s
     return {"seed_id": list(ids)} if values is None else {"seed_id": list(ids), "seed_value": [float(a) for a in values]}
 
 
-def temporary_name() -> str:
-    return f"lookalike_seed_{uuid.uuid4().hex[:12]}"
+def temporary_name(prefix: str = "lookalike_seed") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
-from .connections import Column, Warehouse, warehouse_for
+from .connections import Column, Warehouse, temporary_name, warehouse_for
 from .dialects import Dialect, get_dialect, split_table_name
 from .errors import InputError, NoFeatureSelected
 from .population import (
@@ -281,7 +281,7 @@ class Lookalike:
             exclusions_there = [stack.enter_context(_ids_in_warehouse(warehouse, e)) for e in exclusions]
             n_ids = len(seed.values) if seed.kind == "ids" else None
             controls = {"exclusions": exclusions_there, "exclusions_as_given": exclusions, "population_filter": population_filter}
-            return self._execute(warehouse, seed_there, n_ids, size, exclude_seed, progress, timeout, seed, controls)
+            return self._execute(warehouse, seed_there, n_ids, size, exclude_seed, progress, timeout, seed, controls, stack)
 
     def _execute(
         self,
@@ -294,6 +294,7 @@ class Lookalike:
         timeout: float | None,
         seed_as_given: Seed,
         controls: dict[str, Any],
+        stack: contextlib.ExitStack,  # what the job leaves in the warehouse, removed at its end
     ) -> LookalikeResult:
         started = time.perf_counter()
         report = progress or (lambda step, seconds: None)
@@ -314,8 +315,13 @@ class Lookalike:
         # Python ids are counted as given, so the report shows how many were not found.
         n_seed_ids = n_ids_given if n_ids_given is not None else facts["n_seed_ids"]
         _check_facts(facts, job, seed, n_seed_ids)
-        # (with a sample, one statement is faster: the sample is drawn, and materialized, once)
-        if d.ranges_first and job["shape"] == "one_row" and job["sample"]["kind"] == "all":
+        if d.ranges_first and job["shape"] == "one_row":
+            if job["sample"]["kind"] != "all":  # drawn once, into a temporary table the next two statements read
+                name = temporary_name("lookalike_sample")
+                stack.enter_context(warehouse.dropping(name))
+                sample = render("sample.sql.j2", d, purpose="draw the profile sample", computes=_computes("sample", job), **job)
+                run("sample", f"CREATE TEMPORARY TABLE {d.quote(name)} AS\n{sample}")
+                job = {**job, "sample_table": d.quote(name)}
             ranges = run("ranges", render("ranges.sql.j2", d, purpose="the ranges of the features, pass 1 of the profile", computes=_computes("ranges", job), **job))
             job = {**job, "ranges": _literal_ranges(ranges, job, facts["n_population"], d)}
         profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=_computes("profile", job), **job))
@@ -554,6 +560,7 @@ class Lookalike:
             "shape": "long" if isinstance(population, Long) else d.wide_profile,
             "score_shape": "long" if isinstance(population, Long) else d.wide_profile,
             "ranges": None,  # execute() on a ranges_first dialect: the ranges step's numbers
+            "sample_table": None,  # and its temporary table of the sampled rows
             # the checks the one statement makes at the selection: all of them, or (unpivot)
             # those its first pass and its grouped ranking do not make
             "all_facts": _facts_checked(exclude_value=not seed.weighted),
@@ -838,7 +845,9 @@ def _computes(statement: str, job: dict[str, Any], n_selected: int | None = None
     if statement == "profile":
         return f"{profile}, returns one row per candidate feature: divergence, weight, statistics, histogram counts"
     if statement == "ranges":
-        return "reads the range, count and mean of every candidate feature over the profiled customers, for the profile statement"
+        return "reads the range, count, mean and sum of squares of every candidate feature over the profiled customers, for the profile statement"
+    if statement == "sample":
+        return "draws the profiled sample: the rows of the sampled customers and of the seed, flagged, kept in a temporary table for the profile"
     top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
     if statement == "lookalike":
         return f"{profile}, ranks customers by {job['method_label']} to the seed mean, {top}"
@@ -955,7 +964,8 @@ _REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long tabl
 
 def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int, d: Dialect) -> dict[str, Any]:
     """The ranges step's one row as SQL numbers for the profile statement: per feature its
-    lo, hi, width (NULL for a constant feature), count and mean. A feature with NaN or
+    lo, hi, width (NULL for a constant feature), count, mean and, where pass 1 gives it
+    without cancellation, its standard deviation (else None). A feature with NaN or
     infinite values stops the job here, named."""
     row = {c.lower(): v for c, v in frame.iloc[0].items()}
     n_profiled = int(row["n_profiled"])
@@ -971,10 +981,31 @@ def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int,
         if (count > 0 and not (math.isfinite(lo) and math.isfinite(hi))) or (n_profiled > 0 and not math.isfinite(mean)):
             bad.append(f["name"])
             continue
-        features[i] = {"lo": number(lo), "hi": number(hi), "width": number(row[f"width_{i}"]), "pop_count": count, "mean": number(mean)}
+        features[i] = {"lo": number(lo), "hi": number(hi), "width": number(row[f"width_{i}"]), "pop_count": count, "mean": number(mean),
+                       "std": _spread_in_one_pass(row[f"sum_squares_{i}"], mean, n_profiled, d)}
     if bad:
         raise _non_finite_error(bad, job["population_label"])
-    return {"n_population": n_population, "n_profiled": n_profiled, "features": features}
+    one_pass_spread = [i for i, f in features.items() if f["std"] is not None]
+    return {"n_population": n_population, "n_profiled": n_profiled, "features": features, "one_pass_spread": one_pass_spread}
+
+
+#: the one-pass variance E[x'^2] - mean^2 is used when E[x'^2] is at most this many times
+#: the variance: its relative error is then about this many times the double's epsilon
+#: (1e-12), as near the reference's two-pass figure as the order of summation makes it.
+ONE_PASS_SPREAD_RATIO = 1e4
+
+
+def _spread_in_one_pass(sum_squares: Any, mean: float, n_profiled: int, d: Dialect) -> str | None:
+    """The standard deviation as an SQL number from pass 1's sum of squares, or None where
+    the subtraction would cancel too many digits (a constant feature, a spread small next
+    to the mean): the profile statement then computes it around the mean (pass 2)."""
+    if n_profiled == 0 or pd.isna(sum_squares) or not math.isfinite(sum_squares):
+        return None
+    mean_square = sum_squares / n_profiled
+    variance = mean_square - mean * mean
+    if not variance > 0 or mean_square > ONE_PASS_SPREAD_RATIO * variance:
+        return None
+    return d.float_literal(math.sqrt(variance))
 
 
 def _non_finite_error(names: Sequence[str], where: str) -> InputError:

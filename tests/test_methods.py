@@ -42,8 +42,9 @@ def both_paths(engine, model, dataset, size, reference_frame=None, **controls):
     if model.method == "mahalanobis":  # the covariance is inverted in Python: no one statement
         with pytest.raises(InputError, match="method mahalanobis inverts the k x k covariance in Python"):
             model.sql(Seed.table("mt_seed"), size, dialect=engine.name, connection=engine.connection, **controls)
-        # DuckDB reads a wide population's ranges first when it profiles everyone
-        ranges = ["ranges"] if engine.name == "duckdb" and not isinstance(model.population, Long) and model.sample is None else []
+        # DuckDB reads a wide population's ranges first (and draws a sample into a table before)
+        ranges = ["ranges"] if engine.name == "duckdb" and not isinstance(model.population, Long) else []
+        ranges = ["sample", *ranges] if ranges and model.sample is not None else ranges
         assert list(result.statements) == ["facts", *ranges, "profile", "covariance", "rank", "histograms"]
         return result
     got = engine.query(model.sql(Seed.table("mt_seed"), size, dialect=engine.name, connection=engine.connection, **controls))
@@ -90,6 +91,30 @@ def test_packed_bin_counts_equal_the_reference(duckdb_con, bins):
             expected = histogram_counts(rows[f.feature].to_numpy(dtype=float), f.lo, f.hi, bins)
             got = [getattr(f, f"{column}_{k}") for k in range(bins)]
             assert got == expected.astype(int).tolist(), (f.feature, column)
+
+
+@pytest.mark.parametrize("sample", [None, 0.5])
+def test_spread_in_one_pass_or_around_the_mean(duckdb_con, sample):
+    """DuckDB's execute() takes a feature's standard deviation from pass 1's sum of squares
+    when E[x'^2] is at most 1e4 times the variance, and computes it around the mean
+    otherwise (here a feature of values near 1e9): both equal the reference's to 1e-12."""
+    from conftest import EngineHandle
+
+    base = datasets.basic()
+    frame = base.population.copy()
+    frame["far_from_zero"] = 1e9 + frame["spend"]  # a spread of about 1e2 next to a mean of 1e9
+    dataset = datasets.Dataset("mt_spread", frame, base.seed_ids, base.params, base.id_column)
+    engine = EngineHandle("duckdb", duckdb_con, "duckdb")
+    engine.load("mt_spread", frame)
+    engine.load("mt_seed", pd.DataFrame({dataset.id_column: pd.Series(dataset.seed_ids, dtype="int64")}))
+    model = Lookalike("mt_spread", dataset.id_column, sample=sample, **dataset.params)
+    ref, _ = reference_for(dataset, 100, sample=sample)
+    result = model.execute(duckdb_con, Seed.table("mt_seed"), 100)
+    profile = result.statements["profile"]
+    assert profile.count("SQRT(SUM(") == 1 and '"far_from_zero"' in profile.split("SQRT(SUM(")[1].split("AS std_")[0]
+    merged = result.features.merge(ref.features, on="feature", suffixes=("", "_ref"))
+    assert len(merged) == len(ref.features) == frame.shape[1] - 1
+    assert ((merged["std"] - merged["std_ref"]).abs() <= 1e-12 * merged["std_ref"].abs()).all(), merged[["feature", "std", "std_ref"]]
 
 
 def test_bad_method():

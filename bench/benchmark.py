@@ -130,7 +130,7 @@ def long_file(n: int) -> Path:
 # ----------------------------------------------------------------------------- one run
 #: the progress lines of `run` and the step each starts (cli._Progress.LABELS)
 STEP_OF_LABEL = {
-    "facts": "facts", "reading the ranges of the features (pass 1 of the profile)": "ranges",
+    "facts": "facts", "drawing the profile sample": "sample", "reading the ranges of the features (pass 1 of the profile)": "ranges",
     "profiling the features and selecting the weights": "profile",
     "ranking every customer": "rank", "counting the audience's histograms": "histograms",
     "the warehouse's part is done": "files", "drawing the histograms": "picture", "writing the report": "files",
@@ -240,7 +240,7 @@ def code_at(revision: str) -> Iterator[Path]:
 
 
 # ----------------------------------------------------------------------------- report
-STEP_COLUMNS = ("start-up, exit", "facts", "ranges", "profile", "rank", "histograms", "picture", "files")
+STEP_COLUMNS = ("start-up, exit", "facts", "sample", "ranges", "profile", "rank", "histograms", "picture", "files")
 
 
 def main() -> None:

@@ -18,8 +18,9 @@ from .errors import (
 )
 from .evaluation import Evaluation, evaluate
 from .job import Job
-from .model import Lookalike, LookalikeResult
+from .model import Lookalike
 from .population import Long, Wide
+from .result import LookalikeResult
 from .seed import Seed
 
 __all__ = [

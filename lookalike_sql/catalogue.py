@@ -12,6 +12,28 @@ from .errors import InputError
 
 _DEMOGRAPHICS = {"age000": "age", "sex000": "sex", "aay000": "account age"}
 
+#: What each symbol measures, as the seed's README names them ("Feature Extraction"; it
+#: writes "dal" for days since last order, the catalogue "dsl"). The catalogue's cts, spo,
+#: spq and ssl are not described there: they get no measure rather than a guess.
+MEASURES = {
+    "aas": "annualized aggregate spending", "cto": "annualized order count", "ctq": "annualized quantity count",
+    "dpo": "days per order", "dpq": "days per quantity", "ctv": "annualized view count",
+    "vpo": "views per order", "vpq": "views per quantity",
+    "gpo": "GMV per order", "gpq": "GMV per quantity", "gpd": "GMV per day",
+    "dsl": "days since last order", "vsl": "views since last order",
+    "age": "age", "sex": "sex", "aay": "account age",
+}
+
+
+def measure_of(feature: str) -> str:
+    """What a feature named by the catalogue convention measures (its symbol), else ''.
+
+    >>> measure_of("gpo015")
+    'GMV per order'
+    """
+    symbol = feature[:-3] if len(feature) > 3 and feature[-3:].isdigit() else ""
+    return MEASURES.get(symbol, "")
+
 
 def load_catalogue(path: str | None = None) -> pd.DataFrame:
     """Return the packaged feature catalogue (1,805 rows), or the user's at ``path`` (a CSV
@@ -60,3 +82,11 @@ def readable_name(feature: str, catalogue: str | None = None) -> str:
     'Baby Core - Diapering'
     """
     return _categories(None if catalogue is None else str(catalogue)).get(feature, "")
+
+
+def described(measure: str, category: str) -> str:
+    """A feature in words for titles and listings: "GMV per order in Baby Core - Diapering",
+    or whichever of the two is known ("age" for age000)."""
+    if measure and category and category != measure:
+        return f"{measure} in {category}"
+    return measure or category

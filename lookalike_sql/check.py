@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .context import parse_size
 from .errors import LookalikeError
 from .job import Job
 from .lint import lint
-from .model import parse_size
 from .population import Long, Wide
 from .seed import Seed
 

@@ -336,6 +336,7 @@ def _can_plot() -> bool:
 
 
 def _summary(result: Any, written: dict[str, Path]) -> None:
+    from .catalogue import described
     from .report import value_note
 
     profiled = "" if result.n_profiled == result.n_population else f" (profiled on a sample of {result.n_profiled:,})"
@@ -343,9 +344,9 @@ def _summary(result: Any, written: dict[str, Path]) -> None:
         f"population {result.n_population:,}{profiled}; seed {result.n_seed_ids:,} ids, {result.n_seed_found:,} found"
         f"{value_note(result)}; audience {len(result.audience):,}"
     )
-    print("top features (feature, JS divergence, weight, category):")
+    print("top features (feature, JS divergence, weight, what it measures):")
     for row in result.top_features.itertuples():
-        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}  {row.category}")
+        print(f"  {row.feature:<12} {row.js_divergence:8.4f} {row.weight:8.4f}  {described(row.measure, row.category)}")
     for warning in result.warnings:
         print(f"warning: {warning}")
     if "lookalike.png" not in written:

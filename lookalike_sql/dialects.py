@@ -52,10 +52,10 @@ class Dialect:
     #: feature: the statement's size, planning time and reads of the population do not grow
     #: with the number of features on Hive and Spark; see templates/_profile_unpivot.sql.j2).
     wide_profile: str = "one_row"
-    #: execute() reads a wide population's ranges in a statement of their own first (when it
-    #: profiles everyone), and
-    #: its profile statement carries them as numbers and counts the bins with the dialect's
-    #: ``bin_counts_by_feature`` macro (DuckDB: see templates/ranges.sql.j2).
+    #: execute() reads a wide population's ranges in a statement of their own first (a
+    #: sample is drawn into a temporary table before), and its profile statement carries
+    #: them as numbers and counts the bins with the dialect's ``bin_counts_by_feature``
+    #: macro (DuckDB: see templates/ranges.sql.j2).
     ranges_first: bool = False
     #: Text the engine rewrites before parsing, anywhere in the statement (Hive's and
     #: Spark's ${...} variable substitution): refused in names, literals and queries.

@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .context import parse_size
 from .errors import InputError
-from .model import METHODS, Lookalike, LookalikeResult, Progress, parse_size
+from .execution import Progress
+from .methods import METHODS
+from .model import Lookalike
 from .population import Long, Wide
+from .result import LookalikeResult
 from .seed import Seed
 
 if sys.version_info >= (3, 11):

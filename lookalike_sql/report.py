@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .catalogue import described
 from .output import write_bytes, write_text
 
 if TYPE_CHECKING:
-    from .model import LookalikeResult
+    from .result import LookalikeResult
 
 #: The seed's README: "The recommended size of source audience is between 5,000 and 50,000".
 SEED_SIZE_RANGE = (5_000, 50_000)
@@ -100,7 +101,7 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
             total = bins[column].sum()  # customers with a value for the feature
             share = bins[column] / total if total else bins[column] * 0.0
             axis.step(centers, share, where="mid", label=label, color=colour, linewidth=1.6)
-        name = feature.category
+        name = described(feature.measure, feature.category)
         # a title at a fixed height and at most 5 / 4 ticks: matplotlib otherwise measures
         # every panel's tick labels to place each title (a third of the drawing time)
         axis.set_title(f"{feature.feature}{' ' + name if name else ''}\nweight {feature.weight:.3f}", fontsize=9, y=1.0)
@@ -165,11 +166,11 @@ def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> N
     ]
     warnings = audience_warnings(result)
     lines += [f"- {w}" for w in warnings] or ["- none"]
-    lines += ["", "## Top features", "", "| feature | category | JS divergence | weight | seed mean | population mean | lookalike mean |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["", "## Top features", "", "| feature | measure | category | JS divergence | weight | seed mean | population mean | lookalike mean |",
+              "|---|---|---|---:|---:|---:|---:|---:|"]
     for f in result.top_features.itertuples():
         lines.append(
-            f"| {f.feature} | {f.category} | {f.js_divergence:.4f} | {f.weight:.4f} | {_number(f.seed_mean)} | "
+            f"| {f.feature} | {f.measure} | {f.category} | {f.js_divergence:.4f} | {f.weight:.4f} | {_number(f.seed_mean)} | "
             f"{_number(f.population_mean)} | {_number(f.lookalike_mean)} |"
         )
     lines += ["", "Means count a missing value as 0, as the distance does.", ""]

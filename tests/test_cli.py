@@ -39,10 +39,10 @@ def test_run_writes_the_three_files(demo_db, tmp_path, capsys):
     assert audience["distance"].is_monotonic_increasing
     features = pd.read_csv(out / "top_features.csv", dtype={"code": str}, keep_default_na=False, na_values={"lookalike_mean": [""]})
     assert list(features.columns) == [
-        "feature", "symbol", "code", "category", "js_divergence", "weight", "seed_mean", "population_mean", "lookalike_mean",
+        "feature", "symbol", "code", "measure", "category", "js_divergence", "weight", "seed_mean", "population_mean", "lookalike_mean",
     ]
     named = features.set_index("feature")
-    assert named.loc["gpo015", ["symbol", "code", "category"]].tolist() == ["gpo", "015", "Baby Core - Diapering"]
+    assert named.loc["gpo015", ["symbol", "code", "measure", "category"]].tolist() == ["gpo", "015", "GMV per order", "Baby Core - Diapering"]
     assert features["lookalike_mean"].notna().all()
     assert 1 <= len(features) <= 20 and features["weight"].is_monotonic_decreasing
     assert abs(features["weight"].sum() - 1) < 1e-9
@@ -52,6 +52,8 @@ def test_run_writes_the_three_files(demo_db, tmp_path, capsys):
     assert all(f"-- step {i} of 5: {step}\n" in query for i, step in enumerate(steps, 1))
     printed = capsys.readouterr()
     assert "top features" in printed.out and "ranking every customer" in printed.err
+    assert "GMV per order in Baby Core - Diapering" in printed.out  # what each feature measures
+    assert "| gpo015 | GMV per order | Baby Core - Diapering |" in (out / "report.md").read_text()
     assert not list(out.glob(".*.tmp"))  # no half-written files
 
 

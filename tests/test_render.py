@@ -54,7 +54,7 @@ def stage_names(sql: str) -> list[str]:
 
 
 def on_date(monkeypatch, day: datetime.date) -> None:
-    monkeypatch.setattr("lookalike_sql.model._rendered_on", lambda: day)
+    monkeypatch.setattr("lookalike_sql.context._rendered_on", lambda: day)
 
 
 def test_header_and_stage_comments():

@@ -306,7 +306,7 @@ def test_check_and_run_with_a_value_based_seed(tmp_path, capsys):
 
 
 def test_a_seed_whose_values_rest_on_few_members_is_warned_about():
-    from lookalike_sql.model import LookalikeResult
+    from lookalike_sql.result import LookalikeResult
 
     def result(effective):
         return LookalikeResult(

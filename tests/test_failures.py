@@ -63,6 +63,12 @@ def test_catalogue_unchanged_after_runs_that_succeed_and_fail(engine):
         model.execute(engine.connection, Seed.ids(dataset.seed_ids), 100, progress=fail_at_rank)
     assert catalogue(engine.kind, engine.connection) == before
     assert row_counts(engine, ["fl_pop"]) == counts
+    # with a sample (DuckDB draws it into a temporary table of its own): gone as well
+    sampled = Lookalike("fl_pop", ID, sample=0.5, **dataset.params)
+    assert len(sampled.execute(engine.connection, Seed.ids(dataset.seed_ids), 100).audience) == 100
+    with pytest.raises(RuntimeError, match="stopped midway"):
+        sampled.execute(engine.connection, Seed.ids(dataset.seed_ids), 100, progress=fail_at_rank)
+    assert catalogue(engine.kind, engine.connection) == before
 
 
 @pytest.mark.engine

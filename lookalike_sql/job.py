@@ -230,15 +230,12 @@ class Job:
         from dataclasses import replace
 
         from .connections import warehouse_for
+        from .schema import long_feature_names
 
         warehouse = warehouse_for(connection)
         population = self.model.population
         if isinstance(population, Long):
-            names = warehouse.fetch(
-                f"SELECT DISTINCT {warehouse.dialect.quote(population.feature_column)} AS feature "
-                f"FROM {warehouse.dialect.quote_table(population.table)}"
-            ).iloc[:, 0].astype(str)
-            names = sorted(names)
+            names = long_feature_names(warehouse, population)
         else:
             assert isinstance(population, Wide)
             names = [c.name for table in population.tables for c in warehouse.columns(table) if c.is_numeric]

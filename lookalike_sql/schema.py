@@ -108,16 +108,22 @@ def resolve_long_features(model: Lookalike, population: Long, warehouse: Warehou
         raise InputError(f"the ids table {d.quote_table(population.ids)} has no column {model.id_column!r}: name the id column")
     if model.features is not None:
         return list(model.features), columns[model.id_column]
-    feature = d.quote(population.feature_column)
-    sql = f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL"
-    names = warehouse.run_step(f"reading the feature names of {table}", sql).iloc[:, 0]
-    features = sorted(str(name) for name in names)
+    features = long_feature_names(warehouse, population)
     if not features:
         raise InputError(f"the long table {table} has no rows: there is nothing to compare")
     unknown = [name for name in population.fills if name not in features]
     if unknown:
         raise InputError(f"fills names {unknown[0]!r}, which {table} does not hold: check the name")
     return features, columns[model.id_column]
+
+
+def long_feature_names(warehouse: Warehouse, population: Long) -> list[str]:
+    """The distinct feature names of a long table, sorted. Rows whose name is NULL belong to
+    no feature: no statement reads them, and they are not a candidate (not "None")."""
+    d = warehouse.dialect
+    table, feature = d.quote_table(population.table), d.quote(population.feature_column)
+    sql = f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL"
+    return sorted(str(name) for name in warehouse.run_step(f"reading the feature names of {table}", sql).iloc[:, 0])
 
 
 def tables_read(model: Lookalike, seed: Seed, exclusions: Sequence[Seed]) -> set[str]:

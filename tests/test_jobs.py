@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from lookalike_sql import InputError, Job, Lookalike, Seed
+from lookalike_sql import InputError, Job, Long, Lookalike, Seed
 from lookalike_sql.cli import main
 from lookalike_sql.demo_data import build_demo_database
 
@@ -270,3 +270,34 @@ def test_check_each_method(folder, capsys, method):
     report = capsys.readouterr().out
     assert code == 0, report
     assert ("the profile statement (mahalanobis ranks in later statements)" in report) == (method == "mahalanobis")
+
+
+def test_a_null_feature_name_is_no_candidate_in_a_job_or_a_model(tmp_path):
+    """Rows of a long table whose feature name is NULL belong to no feature: the job file's
+    feature_pattern and the model list the same candidates (never "None"), and the
+    audience is the one without those rows."""
+    dataset = datasets.basic()
+    long = datasets.to_long(dataset, {})
+    path = tmp_path / "long.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("long_frame", long)
+    con.execute("CREATE TABLE fv AS SELECT * FROM long_frame")
+    con.execute("CREATE TABLE fv_null AS SELECT * FROM fv UNION ALL SELECT customer_id, NULL, 1.0 FROM fv WHERE feature = 'spend'")
+    con.register("seed_frame", pd.DataFrame({"customer_id": dataset.seed_ids}))
+    con.execute("CREATE TABLE seed AS SELECT * FROM seed_frame")
+    con.close()
+    jobs = {}
+    for table in ("fv", "fv_null"):
+        (tmp_path / f"{table}.toml").write_text(
+            f'[population]\nlong_table = "{table}"\nid_column = "customer_id"\nfeature_pattern = "*"\n'
+            f'[seed]\ntable = "seed"\n[audience]\nsize = 50\n[model]\nmin_count = 10\n[run]\nurl = "{path}"\n'
+        )
+        jobs[table] = Job.from_file(tmp_path / f"{table}.toml")
+    con = duckdb.connect(str(path), read_only=True)
+    listed = {table: job.model_for(con).features for table, job in jobs.items()}
+    assert listed["fv_null"] == listed["fv"] == sorted(long["feature"].unique())
+    audiences = {table: job.execute(con).audience for table, job in jobs.items()}
+    assert audiences["fv_null"]["customer_id"].tolist() == audiences["fv"]["customer_id"].tolist()
+    assert (audiences["fv_null"]["distance"] - audiences["fv"]["distance"]).abs().max() < 1e-12
+    direct = Lookalike(Long("fv_null"), "customer_id", min_count=10).execute(con, Seed.table("seed"), 50)
+    assert direct.features["feature"].tolist() == listed["fv"]

@@ -8,11 +8,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from .connections import Column, Warehouse
 from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .render import statement_names
 from .seed import Seed
+from .warehouse import Column, Warehouse
 
 
 def audience_context(

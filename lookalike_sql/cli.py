@@ -184,7 +184,6 @@ class _Progress:
 
 def _sql(args: argparse.Namespace) -> int:
     from .connections import connect
-
     from .console import console_problems
 
     job = _job(args)

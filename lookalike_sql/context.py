@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .audiences import audience_context, hoist_query_ctes, seed_note
-from .connections import Warehouse
 from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .methods import METHOD_LABELS
@@ -25,6 +24,7 @@ from .schema import (
     tables_read,
 )
 from .seed import Seed
+from .warehouse import Warehouse
 
 if TYPE_CHECKING:
     from .model import Lookalike

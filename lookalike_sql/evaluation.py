@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .audiences import check_id_kind
-from .connections import Warehouse, warehouse_for
+from .connections import warehouse_for
 from .errors import InputError
 from .methods import METHODS
 from .model import Lookalike
@@ -50,6 +50,7 @@ from .population import Long, Wide, sample_threshold
 from .result import LookalikeResult
 from .schema import filter_condition
 from .seed import Seed, as_seed, python_id
+from .warehouse import Warehouse
 
 __all__ = ["SHARES", "Evaluation", "evaluate", "holdout_mask", "parse_holdout", "parse_shares", "write_evaluation"]
 

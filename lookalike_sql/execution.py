@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .audiences import audience_context, ids_in_warehouse, seed_note
-from .connections import Warehouse, temporary_name
 from .context import computes_text, prepare
 from .dialects import Dialect
 from .errors import InputError, NoFeatureSelected
@@ -21,6 +20,7 @@ from .methods import likelihood_ratios
 from .render import render
 from .result import LookalikeResult
 from .seed import Seed
+from .warehouse import Warehouse, temporary_name
 
 if TYPE_CHECKING:
     from .model import Lookalike

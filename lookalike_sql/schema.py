@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connections import Column, Warehouse
 from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .population import Long, Wide
 from .seed import Seed
+from .warehouse import Column, Warehouse
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

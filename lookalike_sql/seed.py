@@ -147,7 +147,7 @@ class Seed:
     def resolve(self, warehouse: Any, id_column: str, timeout: float | None = None) -> Seed:
         """The audience as Python ids, sorted (with their values for a value-based seed):
         as given, or read from its table or (validated) query through a
-        connections.Warehouse."""
+        warehouse.Warehouse."""
         from .validate import query_id_column
 
         if self.kind == "ids":

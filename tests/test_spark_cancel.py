@@ -16,7 +16,7 @@ import time
 import pytest
 
 from lookalike_sql import StatementTimeout
-from lookalike_sql.connections import SparkWarehouse, _SparkStatement
+from lookalike_sql.spark import SparkWarehouse, _SparkStatement
 
 pytestmark = pytest.mark.engine
 

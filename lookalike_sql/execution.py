@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .audiences import audience_context, ids_in_warehouse, seed_note
+from .checks import check
 from .context import computes_text, prepare
 from .dialects import Dialect
 from .errors import InputError, NoFeatureSelected
@@ -290,7 +291,8 @@ def _normalise_profile(profile: pd.DataFrame, features: list[dict[str, Any]]) ->
     return profile.sort_values("idx").reset_index(drop=True)
 
 
-REPEATED_PAIRS = "an (id, feature) pair appears more than once in the long table: keep one row per customer and feature"
+#: the repeated-pairs check's words (checks.py), said with the table in Python
+REPEATED_PAIRS = f"{check('repeated_pairs').reason}: {check('repeated_pairs').fix}"
 
 
 def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int, d: Dialect) -> dict[str, Any]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from lookalike_sql import InputError
 from lookalike_sql.checks import BY_CODE, stop_in
+from lookalike_sql.lint import lint
 from lookalike_sql.reference import ReferenceResult, reference_lookalike
 
 TOLERANCE = 1e-9
@@ -18,6 +21,40 @@ def reference_for(dataset, size: int, **overrides) -> tuple[ReferenceResult, pd.
     everyone = reference_lookalike(dataset.population, dataset.id_column, dataset.seed_ids, len(dataset.population), **params)
     distance_of = everyone.audience.set_index(dataset.id_column)["distance"]
     return ref, distance_of
+
+
+def assert_both_paths(engine, model, seed, size, ref: ReferenceResult, distance_of: pd.Series, id_column: str, **controls):
+    """execute() and the one statement (mahalanobis has none: it says so) both give the
+    reference's features, sizes and audience, and every statement passes the dialect's
+    lint. ``controls`` go to both (exclude_seed, exclude, population_filter). Returns
+    execute()'s result."""
+    result = assert_execute_gives(engine, model, seed, size, ref, distance_of, id_column, **controls)
+    if model.method == "mahalanobis":  # the covariance is inverted in Python between two statements
+        with pytest.raises(InputError, match="method mahalanobis inverts the k x k covariance in Python"):
+            model.sql(seed, size, dialect=engine.name, connection=engine.connection, **controls)
+        return result
+    assert_statement_gives(engine, model.sql(seed, size, dialect=engine.name, connection=engine.connection, **controls), ref, distance_of, id_column)
+    return result
+
+
+def assert_execute_gives(engine, model, seed, size, ref: ReferenceResult, distance_of: pd.Series, id_column: str, **controls):
+    """execute() gives the reference's features, sizes and audience, and each of its
+    statements passes the dialect's lint. Returns the result."""
+    result = model.execute(engine.connection, seed, size, **controls)
+    assert_same_features(result.features, ref)
+    assert_same_audience(result.audience, ref, distance_of, id_column)
+    assert (result.n_population, result.n_seed_found, result.n_profiled) == (ref.n_population, ref.n_seed_found, ref.n_profiled)
+    for step, sql in result.statements.items():
+        assert lint(sql, engine.name) == [], step
+    return result
+
+
+def assert_statement_gives(engine, sql: str, ref: ReferenceResult, distance_of: pd.Series, id_column: str) -> None:
+    """The one statement passes the dialect's lint and returns the reference's audience."""
+    assert lint(sql, engine.name) == []
+    got = engine.query(sql)
+    got.columns = [id_column, "rank", "distance"]
+    assert_same_audience(got, ref, distance_of, id_column)
 
 
 def assert_same_audience(got: pd.DataFrame, ref: ReferenceResult, distance_of: pd.Series, id_column: str) -> None:

@@ -11,7 +11,7 @@ import datasets
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_same_audience, assert_same_features, reference_for
+from helpers import assert_both_paths, reference_for
 
 from lookalike_sql import InputError, Long, Lookalike, Seed
 
@@ -44,13 +44,7 @@ def check(engine, model: Lookalike, dataset, size, *, exclude=(), exclude_ids=()
         dataset, ref_size, exclude_seed=exclude_seed, exclude=list(exclude_ids) or None, rank_mask=mask
     )
     controls = {"exclude_seed": exclude_seed, "exclude": exclude, "population_filter": population_filter}
-    result = model.execute(engine.connection, Seed.table("ct_seed"), size, **controls)
-    assert_same_features(result.features, ref)
-    assert_same_audience(result.audience, ref, distance_of, ID)
-    got = engine.query(model.sql(Seed.table("ct_seed"), size, dialect=engine.name, connection=engine.connection, **controls))
-    got.columns = [ID, "rank", "distance"]
-    assert_same_audience(got, ref, distance_of, ID)
-    return result
+    return assert_both_paths(engine, model, Seed.table("ct_seed"), size, ref, distance_of, ID, **controls)
 
 
 @pytest.mark.parametrize("layout", ["wide", "long"])

@@ -24,7 +24,7 @@ import engines
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_same_audience, assert_same_features, reference_for
+from helpers import assert_both_paths, assert_statement_gives, reference_for
 
 from lookalike_sql import InputError, Long, Lookalike, Seed
 from lookalike_sql.dialects import get_dialect
@@ -162,19 +162,11 @@ def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, seed: 
     """execute() and the one statement both give the reference's features and audience."""
     ref, distance_of = reference_for(dataset, size)
     selected = set(ref.features.loc[ref.features["selected"], "feature"])
-    if execute:
-        result = model.execute(engine.connection, seed, size)
-        assert_same_features(result.features, ref)  # every hostile name came back exactly
-        assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
-        assert (result.n_population, result.n_seed_found) == (ref.n_population, ref.n_seed_found)
-        for step, sql in result.statements.items():
-            assert lint(sql, engine.name) == [], step
+    if execute:  # every hostile name comes back exactly
+        result = assert_both_paths(engine, model, seed, size, ref, distance_of, dataset.id_column)
         assert set(result.top_features["feature"]) == set(result.histograms["feature"]) == selected
-    sql = model.sql(seed, size, dialect=engine.name, connection=engine.connection)
-    assert lint(sql, engine.name) == []
-    got = engine.query(sql)
-    got.columns = [dataset.id_column, "rank", "distance"]
-    assert_same_audience(got, ref, distance_of, dataset.id_column)
+    else:
+        assert_statement_gives(engine, model.sql(seed, size, dialect=engine.name, connection=engine.connection), ref, distance_of, dataset.id_column)
     return selected
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import datasets
 import pandas as pd
 import pytest
-from helpers import assert_same_audience, assert_same_features, reference_for
+from helpers import assert_both_paths, assert_same_audience, reference_for
 
 from lookalike_sql import Long, Lookalike, Seed, Wide
-from lookalike_sql.lint import lint
 from lookalike_sql.reference import histogram_counts, sample_mask
 
 _loaded: set[tuple] = set()
@@ -44,18 +43,7 @@ def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, refere
         dataset = datasets.Dataset(dataset.name, reference_frame, dataset.seed_ids, dataset.params, dataset.id_column)
     seed = seed or Seed.table("sp_seed")
     ref, distance_of = reference_for(dataset, size, exclude_seed=exclude_seed, **reference_options)
-    result = model.execute(engine.connection, seed, size, exclude_seed=exclude_seed)
-    assert_same_features(result.features, ref)
-    assert_same_audience(result.audience, ref, distance_of, dataset.id_column)
-    assert (result.n_population, result.n_seed_found, result.n_profiled) == (ref.n_population, ref.n_seed_found, ref.n_profiled)
-    for step, sql in result.statements.items():
-        assert lint(sql, engine.name) == [], step
-    sql = model.sql(seed, size, exclude_seed=exclude_seed, dialect=engine.name, connection=engine.connection)
-    assert lint(sql, engine.name) == []
-    got = engine.query(sql)
-    got.columns = [dataset.id_column, "rank", "distance"]
-    assert_same_audience(got, ref, distance_of, dataset.id_column)
-    return result, ref
+    return assert_both_paths(engine, model, seed, size, ref, distance_of, dataset.id_column, exclude_seed=exclude_seed), ref
 
 
 def test_long_table_equals_the_wide_table(engine):

@@ -12,7 +12,7 @@ import datasets
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TOLERANCE, assert_same_audience, assert_same_features, assert_stopped
+from helpers import TOLERANCE, assert_both_paths, assert_same_audience, assert_stopped
 
 from lookalike_sql import InputError, Long, Lookalike, Seed, evaluate
 from lookalike_sql.cli import main
@@ -70,14 +70,7 @@ def reference(dataset, seed, size, **options):
 
 def both_paths(engine, model: Lookalike, seed: Seed, ref, distance_of, size: int):
     """execute() and (but for mahalanobis) the one statement give the reference's ids."""
-    result = model.execute(engine.connection, seed, size, exclude_seed=True)
-    assert_same_features(result.features, ref)
-    assert_same_audience(result.audience, ref, distance_of, ID)
-    if model.method != "mahalanobis":
-        got = engine.query(model.sql(seed, size, exclude_seed=True, dialect=engine.name, connection=engine.connection))
-        got.columns = [ID, "rank", "distance"]
-        assert_same_audience(got, ref, distance_of, ID)
-    return result
+    return assert_both_paths(engine, model, seed, size, ref, distance_of, ID, exclude_seed=True)
 
 
 @pytest.mark.engine

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .context import parse_size
+from .dialects import get_dialect, split_table_name
 from .errors import LookalikeError
 from .job import Job
 from .lint import lint
@@ -141,23 +142,17 @@ class _CheckFailed(LookalikeError):
     pass
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _qt(table: Any) -> str:
-    from .dialects import get_dialect
-
-    return get_dialect("duckdb").quote_table(table)
+#: check's sample runs on DuckDB: names through the DuckDB dialect's quoting
+_q, _qt = get_dialect("duckdb").quote, get_dialect("duckdb").quote_table
 
 
 def _text(value: str) -> str:
+    """A DuckDB string literal of a file path (a backslash is a plain character there,
+    which Dialect.string_literal refuses for portability)."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def _create(con: Any, table: Any, select: str) -> None:
-    from .dialects import split_table_name
-
     parts = split_table_name(table)
     if len(parts) == 2:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(parts[0])}")

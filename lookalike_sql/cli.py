@@ -201,7 +201,7 @@ def _run(args: argparse.Namespace) -> int:
     from .catalogue import load_catalogue
     from .connections import connect
     from .errors import InputError
-    from .report import preload_plotting
+    from .pictures import preload_plotting
 
     job = _job(args)
     if job.url is None or job.settings.get("out") is None:
@@ -305,7 +305,8 @@ def write_outputs(out: Path, result: Any, progress: Any = None) -> dict[str, Pat
 
 def _write_outputs(out: Path, result: Any, progress: Any = None) -> dict[str, Path]:
     from .output import write_csv, write_text
-    from .report import plot_histograms, write_report
+    from .pictures import plot_histograms
+    from .report import write_report
 
     report = progress or (lambda step: None)
     paths = {name: out / name for name in ("lookalike.csv", "top_features.csv", "query.sql")}
@@ -360,7 +361,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo_data import DEMO_JOB, MOM_SEED_SQL, build_demo_database
     from .job import Job
     from .output import write_text
-    from .report import preload_plotting
+    from .pictures import preload_plotting
 
     started = time.perf_counter()
     preload_plotting()  # without matplotlib it does nothing

@@ -46,6 +46,7 @@ from .connections import warehouse_for
 from .errors import InputError
 from .methods import METHODS
 from .model import Lookalike
+from .pictures import plot_recall
 from .population import Long, Wide, sample_threshold
 from .result import LookalikeResult
 from .schema import filter_condition
@@ -155,61 +156,15 @@ class Evaluation:
 
     def plot(self, path: str | os.PathLike) -> Path:
         """Save recall against the share of the population for each method, with the
-        random baseline (recall = share), as a PNG. Needs ``pip install 'lookalike-sql[plot]'``."""
-        from .report import save_figure
-
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-            from matplotlib.ticker import FuncFormatter, NullLocator, PercentFormatter
-        except ImportError as exc:  # the library works without it
-            raise InputError("plotting needs matplotlib: pip install 'lookalike-sql[plot]'") from exc
-
-        path = Path(path)
-        # recall; and, for a value-based seed, value recall beside it
+        random baseline (recall = share), as a PNG (beside it, for a value-based seed, value
+        recall). Needs ``pip install 'lookalike-sql[plot]'``."""
         panels = [("recall", "recall: hidden seed members found")]
         if VALUE_RECALL in self.table.columns:
             panels.append((VALUE_RECALL, "value recall: the hidden members' value found"))
-        figure, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) + 1.6, 4.6), squeeze=False)
-        shares = sorted(self.table["share"].unique())
-        for axis, (column, label) in zip(axes.flat, panels):
-            # a log axis: the small shares that matter (1-10%) get as much room as the large ones
-            axis.set_xscale("log")
-            baseline = [shares[0] / 1.5, *shares]
-            axis.plot(baseline, baseline, linestyle="--", color="#9e9e9e", label="random (recall = share)")
-            # a method's unweighted run (value-based seeds): its colour, dotted, no lift labels
-            colours: dict[str, str] = {}
-            labels: dict[float, list[tuple[float, str, str]]] = {}
-            for method in self.methods:
-                base, unweighted = method.removesuffix(UNWEIGHTED), method.endswith(UNWEIGHTED)
-                colours.setdefault(base, f"C{len(colours)}")
-                rows = self.table[self.table["method"] == method].sort_values("share")
-                axis.plot(rows["share"], rows[column], marker="o", linewidth=1.4 if unweighted else 1.8,
-                          linestyle=":" if unweighted else "-", color=colours[base], label=method)
-                for r in rows.itertuples(index=False) if not unweighted else ():
-                    labels.setdefault(r.share, []).append((getattr(r, column), f"x{getattr(r, column) / r.share:.1f}", colours[base]))
-            for share, marks in labels.items():  # the lifts right of each share's points, spread so that none overlap
-                for y, text, colour in _spread_labels(marks, gap=0.05, below=0.045):
-                    axis.annotate(text, (share * 1.06, y), fontsize=7, color=colour, va="center")
-            axis.set_xlim(shares[0] / 1.5, shares[-1] * 1.6)  # room for the last share's labels
-            axis.set_xticks(shares)
-            axis.xaxis.set_minor_locator(NullLocator())
-            axis.set_ylim(0, 1.04)
-            axis.xaxis.set_major_formatter(FuncFormatter(lambda share, _: _percent(share)))
-            axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-            axis.set_xlabel("top share of the population (audience size)")
-            axis.set_ylabel(label)
-            axis.grid(alpha=0.3)
-        axes.flat[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: no curve under it
-        figure.suptitle(
-            f"Hidden seed members found (lift over random marked)\n{_percent(self.holdout)} of the seed hidden, "
-            f"{self.n_hidden_found:,} members; population {self.n_population:,}",
-            fontsize=10,
-        )
-        save_figure(figure, Path(path))
-        return path
+        title = (f"Hidden seed members found (lift over random marked)\n{_percent(self.holdout)} of the seed hidden, "
+                 f"{self.n_hidden_found:,} members; population {self.n_population:,}")
+        plot_recall(self.table, self.methods, panels, title, Path(path), unweighted=UNWEIGHTED, share_text=_percent)
+        return Path(path)
 
 
 def evaluate(
@@ -341,17 +296,6 @@ def write_evaluation(out: str | os.PathLike, evaluation: Evaluation) -> dict[str
 
 
 # --------------------------------------------------------------------------- inputs
-def _spread_labels(marks: list[tuple[float, str, str]], gap: float, below: float) -> list[tuple[float, str, str]]:
-    """Labels (y, text, colour) of the points at one x, placed ``below`` their points
-    (a curve comes in from the lower left and leaves flat or rising: the space under a
-    point is free) and moved down where two would be closer than ``gap``."""
-    placed: list[tuple[float, str, str]] = []
-    for y, text, colour in sorted(marks, reverse=True):
-        at = y - below
-        placed.append((min(at, placed[-1][0] - gap) if placed else at, text, colour))
-    return placed
-
-
 def holdout_mask(ids: Sequence[object], holdout: float) -> np.ndarray:
     """Which ids are hidden: those whose md5 (of the id as text, lower-case hex) starts
     with 8 digits below ``holdout`` of their range; the rule of a fraction ``sample``."""

@@ -1,18 +1,13 @@
-"""What people look at before using an audience: the warnings the seed's README gives in
-prose, the histogram picture (population, seed and lookalike per selected feature) and a
-short Markdown report that puts them together with the top features and the sizes."""
+"""What people read before using an audience: the warnings the seed's README gives in
+prose, and a short Markdown report that puts them together with the top features, the
+sizes and the histogram picture (``pictures.py``)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import math
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .catalogue import described
-from .output import write_bytes, write_text
+from .output import write_text
 
 if TYPE_CHECKING:
     from .result import LookalikeResult
@@ -70,83 +65,6 @@ def audience_warnings(result: LookalikeResult) -> list[str]:
             "that is everyone the population holds (less the seed, when excluded)"
         )
     return warnings
-
-
-def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> int:
-    """Draw one panel per selected feature (the share of the population, the source (seed)
-    and the lookalike in each of the profile's bins) into a PNG; returns the number of panels drawn. Needs matplotlib
-    (``pip install 'lookalike-sql[plot]'``)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.ticker import MaxNLocator
-    except ImportError as exc:  # the library works without it
-        from .errors import InputError
-
-        raise InputError("plotting needs matplotlib: pip install 'lookalike-sql[plot]'") from exc
-
-    top = result.top_features
-    n = len(top)
-    columns = max(1, min(columns, n))
-    rows = math.ceil(n / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
-    source = "source" if result.seed_value is None else f"source (by {result.seed_value})"
-    sides = (("population", "population", "#9e9e9e"), ("seed", source, "#d62728"), ("lookalike", "lookalike", "#1f77b4"))
-    for axis, feature in zip(axes.flat, top.itertuples()):
-        bins = result.histograms[result.histograms["feature"] == feature.feature].sort_values("bin")
-        centers = (bins["bin_lo"] + bins["bin_hi"]) / 2
-        for column, label, colour in sides:
-            total = bins[column].sum()  # customers with a value for the feature
-            share = bins[column] / total if total else bins[column] * 0.0
-            axis.step(centers, share, where="mid", label=label, color=colour, linewidth=1.6)
-        name = described(feature.measure, feature.category)
-        # a title at a fixed height and at most 5 / 4 ticks: matplotlib otherwise measures
-        # every panel's tick labels to place each title (a third of the drawing time)
-        axis.set_title(f"{feature.feature}{' ' + name if name else ''}\nweight {feature.weight:.3f}", fontsize=9, y=1.0)
-        axis.xaxis.set_major_locator(MaxNLocator(5))
-        axis.yaxis.set_major_locator(MaxNLocator(4))
-        axis.tick_params(labelsize=7)
-    for axis in list(axes.flat)[n:]:
-        axis.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
-    figure.suptitle(f"Share of customers per bin, top {n} features: population {result.n_population:,}, "
-                    f"source (seed) {result.n_seed_found:,}, lookalike {len(result.audience):,}", fontsize=10)
-    drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
-    # fixed margins in inches (tight_layout measures every text first: a third of a second)
-    width, height = figure.get_size_inches()
-    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.5 / height, top=1 - 0.9 / height, wspace=0.16, hspace=0.45)
-    save_figure(figure, path, tight=False)
-    return drawn
-
-
-def preload_plotting() -> threading.Thread:
-    """Import matplotlib on a thread of its own (half a second), started before the
-    warehouse's steps: they release the GIL while the warehouse works."""
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):  # plot_histograms says what to install
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
-
-    thread = threading.Thread(target=load, name="lookalike-preload-matplotlib", daemon=True)
-    thread.start()
-    return thread
-
-
-def save_figure(figure: Any, path: Path, tight: bool = True) -> None:
-    """A matplotlib figure as a PNG file, written whole (temporary file, then rename)."""
-    import matplotlib.pyplot as plt
-
-    if tight:
-        figure.tight_layout()
-    picture = io.BytesIO()
-    figure.savefig(picture, dpi=110, format="png")
-    plt.close(figure)
-    write_bytes(path, picture.getvalue())
 
 
 def write_report(path: Path, result: LookalikeResult, picture: Path | None) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from .catalogue import measure_of, readable_name
-from .report import audience_warnings, plot_histograms
+from .pictures import plot_histograms
+from .report import audience_warnings
 
 
 @dataclass

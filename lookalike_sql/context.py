@@ -13,7 +13,7 @@ from . import __version__
 from .audiences import audience_context, hoist_query_ctes, seed_note
 from .dialects import Dialect, split_table_name
 from .errors import InputError
-from .methods import METHOD_LABELS
+from .methods import REGISTRY
 from .population import Long, Population, Wide, sample_threshold
 from .schema import (
     TableKey,
@@ -137,8 +137,9 @@ def prepare(
         "bins": model.bins,
         "min_count": model.min_count,
         "method": model.method,
-        "method_label": METHOD_LABELS[model.method],
-        "n_parts": 2 if model.method == "cosine" else 1,  # the method's sums per customer
+        "method_spec": REGISTRY[model.method],  # what the statements carry for it (methods.Method)
+        "method_label": REGISTRY[model.method].label,
+        "n_parts": REGISTRY[model.method].sums,  # the method's sums per customer
         # how the profile and the ranking read the population (see Dialect.wide_profile)
         "shape": "long" if isinstance(population, Long) else d.wide_profile,
         "score_shape": "long" if isinstance(population, Long) else d.wide_profile,

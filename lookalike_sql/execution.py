@@ -17,7 +17,7 @@ from .checks import check
 from .context import computes_text, prepare
 from .dialects import Dialect
 from .errors import InputError, NoFeatureSelected
-from .methods import likelihood_ratios
+from .methods import REGISTRY, likelihood_ratios
 from .render import render
 from .result import LookalikeResult
 from .seed import Seed
@@ -111,10 +111,10 @@ def execute_job(
         f["terms"]["lrs"] = [d.float_literal(v) for v in f["lrs"]]
     selected_rows = [  # the long layout's selected features, as literal rows
         [d.text_column(f["name"]), f["fill_sql"], *(f["terms"][k] for k in ("weight", "mean", "std", "persona"))]
-        + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if model.method == "likelihood" else [])
+        + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if REGISTRY[model.method].bin_ratios else [])
         for f in selected
     ] if job["layout"] == "long" else []
-    inverse = _inverse_covariance(run, d, job, selected) if model.method == "mahalanobis" else None
+    inverse = _inverse_covariance(run, d, job, selected) if REGISTRY[model.method].covariance else None
     audience = run(
         "rank",
         render(

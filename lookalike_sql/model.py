@@ -16,7 +16,7 @@ from .context import Size, check_int, computes_text, prepare
 from .dialects import Dialect, get_dialect
 from .errors import InputError
 from .execution import Progress, execute_job
-from .methods import METHODS
+from .methods import METHODS, REGISTRY
 from .population import Population, as_population, parse_sample
 from .render import render
 from .result import LookalikeResult
@@ -98,10 +98,11 @@ class Lookalike:
         when the model was not given a feature list. See ``execute`` for the audience
         controls (``size`` as a share, ``exclude``, ``population_filter``)."""
         d = get_dialect(dialect)
-        if self.method == "mahalanobis":
+        if REGISTRY[self.method].covariance:
+            *others, last = [name for name, spec in REGISTRY.items() if not spec.covariance]
             raise InputError(
-                "method mahalanobis inverts the k x k covariance in Python between two statements, so it has no one-statement "
-                "form: run it with execute() (lookalike-sql run), or render euclidean, likelihood or cosine"
+                f"method {self.method} inverts the k x k covariance in Python between two statements, so it has no one-statement "
+                f"form: run it with execute() (lookalike-sql run), or render {', '.join(others)} or {last}"
             )
         warehouse = warehouse_for(connection) if connection is not None else None
         exclusions = [as_seed(e) for e in exclude]

@@ -169,7 +169,7 @@ class Warehouse(abc.ABC):
 def engine_hint(exc: BaseException) -> str:
     """What to do about an engine error the job's data can cause."""
     if "underflow" in str(exc):  # PostgreSQL: a square of a value below ~1e-154
-        return " (a feature holds values so close to 0 that their squares underflow: round them to 0 in a view)"
+        return " (a feature or a seed value holds values so close to 0 that their squares underflow: round them to 0 in a view)"
     return ""
 
 

@@ -142,11 +142,70 @@ _ENGINES = {
 }
 
 
+@dataclass(frozen=True)
+class EngineFacts:
+    """What differs between the engines in the tests, declared once (in the manner of
+    Ibis's per-backend markers): a test reads ``engine.facts`` instead of testing the
+    engine's name."""
+
+    double_type: str  # the 8-byte float type, for the tests' own SQL
+    text_type: str
+    identifier_quote: str  # for the tests' own quoting, independent of the library's
+    #: features of the wide dataset of test_pipeline's widest case (Spark plans the wide
+    #: one-row profile slowly: minutes and over 2 GB of driver memory at 300)
+    widest_profile: int = 300
+    #: a statement timeout that the slow population's profile surely passes
+    timeout: float = 0.05
+    #: the profile names every feature with NaN or infinite values (Hive's first pass
+    #: stops on the first one it finds and names it)
+    names_every_non_finite_feature: bool = True
+    #: execute() with a long list of Python ids runs in the hostile-names wide test too
+    #: (Spark profiles slowly: there only in the long test)
+    python_ids_in_every_hostile_test: bool = True
+    #: the wide one-row profile is split in groups of features (a 1,600-column limit)
+    groups_wide_profile: bool = False
+
+
+ENGINE_FACTS = {
+    "duckdb": EngineFacts("DOUBLE", "VARCHAR", '"'),
+    "redshift": EngineFacts("DOUBLE PRECISION", "VARCHAR", '"', groups_wide_profile=True),
+    "hive": EngineFacts("DOUBLE", "STRING", "`", widest_profile=100, timeout=2.0, names_every_non_finite_feature=False,
+                        python_ids_in_every_hostile_test=False),
+}
+
+
 @dataclass
 class EngineHandle:
     name: str  # dialect name: "duckdb", "redshift" or "hive"
     connection: Any  # duckdb connection / SQLAlchemy engine / SparkSession
     kind: str  # what actually runs it: "duckdb", "postgres" or "spark"
+
+    @property
+    def facts(self) -> EngineFacts:
+        return ENGINE_FACTS[self.name]
+
+    def quoted(self, name: str) -> str:
+        """The tests' own quoting of a one-part name."""
+        q = self.facts.identifier_quote
+        return q + name.replace(q, q + q) + q
+
+    def create_from(self, table: str, select: str) -> None:
+        """``table`` (replaced) holding the rows of ``select``: a table, or on Spark a
+        temporary view."""
+        if self.kind == "spark":
+            self.execute(f"CREATE OR REPLACE TEMPORARY VIEW {table} AS {select}")
+        else:
+            self.execute(f"DROP TABLE IF EXISTS {table}")
+            self.execute(f"CREATE TABLE {table} AS {select}")
+
+    def drop(self, table: str) -> None:
+        self.execute(f"DROP {'VIEW' if self.kind == 'spark' else 'TABLE'} {table}")
+
+    def table_names(self) -> set[str]:
+        if self.kind == "spark":
+            return set(self.query("SHOW TABLES")["tableName"])
+        frame = self.query("SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")
+        return set(frame["table_name"])
 
     def load(self, table_name: str, df: pd.DataFrame) -> None:
         """Load df as table (spark: temp view) table_name, replacing it; NaN -> NULL."""

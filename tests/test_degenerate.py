@@ -85,18 +85,14 @@ def test_constant_features_and_a_seed_without_values(engine):
 def _with_special_values(engine, table: str, cases: dict[str, tuple[int, str]]) -> None:
     """Copy dg_base into ``table``, with ``feature: (id, 'NaN' | 'Infinity' | '-Infinity')``
     set through SQL (the loaders turn NaN into NULL)."""
-    double = {"duckdb": "DOUBLE", "redshift": "DOUBLE PRECISION", "hive": "DOUBLE"}[engine.name]
+    double = engine.facts.double_type
     picks = [ID] + [
         f"CASE WHEN {ID} = {cases[f][0]} THEN CAST('{cases[f][1]}' AS {double}) ELSE CAST({f} AS {double}) END AS {f}"
         if f in cases else f
         for f in FEATURES
     ]
     select = f"SELECT {', '.join(picks)} FROM dg_base"
-    if engine.name == "hive":
-        engine.execute(f"CREATE OR REPLACE TEMPORARY VIEW {table} AS {select}")
-    else:
-        engine.execute(f"DROP TABLE IF EXISTS {table}")
-        engine.execute(f"CREATE TABLE {table} AS {select}")
+    engine.create_from(table, select)
 
 
 def test_nan_and_infinite_values_are_refused(engine):
@@ -111,8 +107,8 @@ def test_nan_and_infinite_values_are_refused(engine):
     ):
         _with_special_values(engine, table, cases)
         model = Lookalike(table, ID, min_count=10)
-        # Hive's profile checks the features in its first pass and names the first one found
-        expected = f"feature {named} of {table} holds NaN" if engine.name != "hive" else f"^F: .* feature {named.split(',')[0].strip(chr(39))} holds NaN"
+        first = named.split(",")[0].strip("'")
+        expected = f"feature {named} of {table} holds NaN" if engine.facts.names_every_non_finite_feature else f"^F: .* feature {first} holds NaN"
         with pytest.raises(InputError, match=expected) as exc:
             model.execute(engine.connection, Seed.ids(dataset.seed_ids), 50)
         one_line(exc)
@@ -191,7 +187,7 @@ def test_seed_ids_of_the_wrong_type(engine):
     cases = [
         (Seed.ids([str(i) for i in dataset.seed_ids]), r"the seed's ids are text but the id column 'customer_id' is \w+"),
         (Seed.table("dg_text_seed_ids"), r"seed table \S+'s column 'customer_id' are text but the id column"),
-        (Seed.query(f"SELECT CAST({ID} AS {'STRING' if engine.name == 'hive' else 'VARCHAR'}) AS {ID} FROM dg_types"),
+        (Seed.query(f"SELECT CAST({ID} AS {engine.facts.text_type}) AS {ID} FROM dg_types"),
          r"the seed query's column are text but the id column"),
     ]
     for seed, pattern in cases:

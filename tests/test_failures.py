@@ -86,7 +86,7 @@ def test_engine_error_midway_names_the_step_and_a_rerun_succeeds(engine):
 
     def drop_population(step, seconds):
         if step == "rank":
-            engine.execute(f"DROP {'VIEW' if engine.kind == 'spark' else 'TABLE'} {table}")
+            engine.drop(table)
 
     with pytest.raises(EngineError, match=rf"^the rank step failed on {engine.name}: ") as exc:
         model.execute(engine.connection, seed, 100, progress=drop_population)
@@ -168,7 +168,7 @@ def _slow_population(engine) -> str:
 def test_timeout_cancels_a_long_statement(engine):
     table = _slow_population(engine)
     model = Lookalike(table, "id", min_count=1)
-    timeout = 2.0 if engine.kind == "spark" else 0.05
+    timeout = engine.facts.timeout
     with pytest.raises(StatementTimeout, match=rf"^the (facts|profile) step on {engine.name} ran past the {timeout:g} s timeout and was cancelled") as exc:
         model.execute(engine.connection, Seed.query(f"SELECT id FROM {table} WHERE f0 < 20"), 10, timeout=timeout)
     assert "\n" not in str(exc.value)

@@ -98,19 +98,11 @@ def hostile_long() -> tuple[datasets.Dataset, pd.DataFrame]:
 # ----------------------------------------------------------------------------- engine helpers
 def quoted(engine, table: str | tuple[str, ...]) -> str:
     """The test's own quoting of a one-part table name, independent of the library's."""
-    name = table[0] if isinstance(table, tuple) else table
-    if engine.name == "hive":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
+    return engine.quoted(table[0] if isinstance(table, tuple) else table)
 
 
 def table_names(engine) -> set[str]:
-    if engine.name == "hive":
-        return set(engine.query("SHOW TABLES")["tableName"])
-    frame = engine.query(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
-    )
-    return set(frame["table_name"])
+    return engine.table_names()
 
 
 def row_counts(engine, tables) -> dict:
@@ -177,8 +169,7 @@ def test_hostile_wide_table_equals_the_reference(engine, seed_kind):
     before = table_names(engine)
     seed = Seed.table(SEED_TABLE) if seed_kind == "table" else Seed.ids(dataset.seed_ids)
     model = Lookalike(POPULATION, id_column=ID, **dataset.params)
-    # Spark profiles slowly: there execute() with Python ids runs in the long test only
-    selected = check_both_paths(engine, model, dataset, seed, 300, execute=not (engine.name == "hive" and seed_kind == "ids"))
+    selected = check_both_paths(engine, model, dataset, seed, 300, execute=seed_kind != "ids" or engine.facts.python_ids_in_every_hostile_test)
     assert {"âge", 'a"b`c', "it's; x", "a -- b", "/* c */ d.e", "MiXed 日本", 'x"; DROP TABLE pop; --'} == selected
     # nothing was dropped or changed
     assert table_names(engine) == before

@@ -117,12 +117,12 @@ def test_more_features_than_one_select_holds(engine):
     """300 features: Redshift's profile is split into feature groups; same answer everywhere.
     Spark plans the wide one-row profile slowly (minutes and over 2 GB of driver memory at
     300 features), so it runs 100 here: see the README's note on Spark."""
-    dataset = datasets.wide(n_features=100 if engine.name == "hive" else 300)
+    dataset = datasets.wide(n_features=engine.facts.widest_profile)
     population, seed_table = load_dataset(engine, dataset)
     ref, distance_of = reference_for(dataset, 100)
     model = model_for(dataset, population)
     result = model.execute(engine.connection, Seed.table(seed_table), 100)
-    if engine.name == "redshift":
+    if engine.facts.groups_wide_profile:
         assert "pop_range_3" in result.statements["profile"]
     assert_same_features(result.features, ref)
     assert_same_audience(result.audience, ref, distance_of, dataset.id_column)

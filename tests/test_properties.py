@@ -28,8 +28,8 @@ the same order up to genuine floating-point ties, distances to 1e-9), the same c
 and where the reference refuses the job, the engine raises the library's error for the
 same reason (InputError: no seed member in the population; NoFeatureSelected).
 
-No value is below 1e-100 in magnitude without being 0: PostgreSQL stops on a square that
-underflows (a documented limit, tested on its own below). The smallest cases of two bugs
+No value (feature or seed value) is below 1e-100 in magnitude without being 0: PostgreSQL
+stops on a square that underflows (a documented limit, tested on its own below). The smallest cases of two bugs
 these tests found (a persona losing digits for near-constant columns; a spread that
 underflows to 0) are explicit examples.
 
@@ -217,8 +217,8 @@ def value_cases(draw) -> Case:
         values = [draw(st.sampled_from([1.0, 2.5, 1000.0]))] * n
     elif kind == "mixed":
         values = draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.5, 7.0, 1e-3, 1000.0]), min_size=n, max_size=n))
-    else:
-        values = draw(st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=n, max_size=n))
+    else:  # below 1e-100 drawn as 0, as for the features: their squares (the effective size) underflow
+        values = draw(st.lists(st.floats(0.0, 1e6, allow_nan=False).map(lambda v: 0.0 if v < 1e-100 else v), min_size=n, max_size=n))
     if not any(v > 0 for v in values):
         values[0] = 1.0
     event(f"values: {kind}")
@@ -386,6 +386,18 @@ def test_postgres_underflow_is_a_clear_error(redshift_engine):
     engines.load_table("postgres", redshift_engine, TABLE, case.population)
     with pytest.raises(EngineError, match=r"^the profile step failed on redshift: .*underflow.*round them to 0") as exc:
         Lookalike(TABLE, id_column=ID, **case.params).execute(redshift_engine, Seed.ids(case.seed_ids), case.size)
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.engine
+def test_postgres_underflow_of_a_seed_value_is_a_clear_error(redshift_engine):
+    """A seed value so close to 0 that its square underflows (the seed's effective size
+    sums the squares) stops the job on PostgreSQL with the same one-line error."""
+    frame = pd.DataFrame({ID: np.arange(1, 21, dtype="int64"), "x": np.arange(20, dtype=float)})
+    engines.load_table("postgres", redshift_engine, TABLE, frame)
+    seed = Seed.ids([18, 19, 20], values=[1.0, 7.0, 3.5e-308])
+    with pytest.raises(EngineError, match=r"^the profile step failed on redshift: .*underflow.*a feature or a seed value.*round them to 0") as exc:
+        Lookalike(TABLE, id_column=ID, min_count=1, threshold=0.0).execute(redshift_engine, seed, 5)
     assert "\n" not in str(exc.value)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,10 +56,11 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
             total = bins[column].sum()  # customers with a value for the feature
             share = bins[column] / total if total else bins[column] * 0.0
             axis.step(centers, share, where="mid", label=label, color=colour, linewidth=1.6)
-        name = described(feature.measure, feature.category)
+        # the feature and what it measures, wrapped to the panel's width, then its weight
+        title = textwrap.wrap(f"{feature.feature} {described(feature.measure, feature.category)}".strip(), 46)
         # a title at a fixed height and at most 5 / 4 ticks: matplotlib otherwise measures
         # every panel's tick labels to place each title (a third of the drawing time)
-        axis.set_title(f"{feature.feature}{' ' + name if name else ''}\nweight {feature.weight:.3f}", fontsize=9, y=1.0)
+        axis.set_title("\n".join([*title, f"weight {feature.weight:.3f}"]), fontsize=9, y=1.0)
         axis.xaxis.set_major_locator(MaxNLocator(5))
         axis.yaxis.set_major_locator(MaxNLocator(4))
         axis.tick_params(labelsize=7)
@@ -70,7 +72,7 @@ def plot_histograms(result: LookalikeResult, path: Path, columns: int = 4) -> in
     drawn = sum(1 for axis in axes.flat if axis.get_visible() and axis.lines)
     # fixed margins in inches (tight_layout measures every text first: a third of a second)
     width, height = figure.get_size_inches()
-    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.5 / height, top=1 - 0.9 / height, wspace=0.16, hspace=0.45)
+    figure.subplots_adjust(left=0.45 / width, right=1 - 0.12 / width, bottom=0.5 / height, top=1 - 1.2 / height, wspace=0.16, hspace=0.55)
     save_figure(figure, path, tight=False)
     return drawn
 

@@ -82,11 +82,8 @@ def preload_plotting() -> threading.Thread:
     warehouse's steps: they release the GIL while the warehouse works."""
 
     def load() -> None:
-        with contextlib.suppress(ImportError):  # plot_histograms says what to install
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot  # noqa: F401
+        with contextlib.suppress(InputError):  # plot_histograms says what to install
+            _pyplot()
 
     thread = threading.Thread(target=load, name="lookalike-preload-matplotlib", daemon=True)
     thread.start()

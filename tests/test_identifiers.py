@@ -101,10 +101,6 @@ def quoted(engine, table: str | tuple[str, ...]) -> str:
     return engine.quoted(table[0] if isinstance(table, tuple) else table)
 
 
-def table_names(engine) -> set[str]:
-    return engine.table_names()
-
-
 def row_counts(engine, tables) -> dict:
     return {t: int(engine.query(f"SELECT COUNT(*) AS n FROM {quoted(engine, t)}").iloc[0, 0]) for t in tables}
 
@@ -166,13 +162,13 @@ def check_both_paths(engine, model: Lookalike, dataset: datasets.Dataset, seed: 
 @pytest.mark.parametrize("seed_kind", ["table", "ids"])
 def test_hostile_wide_table_equals_the_reference(engine, seed_kind):
     dataset, counts = load(engine, "wide")
-    before = table_names(engine)
+    before = engine.table_names()
     seed = Seed.table(SEED_TABLE) if seed_kind == "table" else Seed.ids(dataset.seed_ids)
     model = Lookalike(POPULATION, id_column=ID, **dataset.params)
     selected = check_both_paths(engine, model, dataset, seed, 300, execute=seed_kind != "ids" or engine.facts.python_ids_in_every_hostile_test)
     assert {"âge", 'a"b`c', "it's; x", "a -- b", "/* c */ d.e", "MiXed 日本", 'x"; DROP TABLE pop; --'} == selected
     # nothing was dropped or changed
-    assert table_names(engine) == before
+    assert engine.table_names() == before
     assert row_counts(engine, counts) == counts
 
 
@@ -180,12 +176,12 @@ def test_hostile_long_table_equals_the_reference(engine):
     """Hostile feature names (the feature column's values), id/feature/value column names,
     a dotted table name and text ids written as literals in the seed's IN list."""
     dataset, counts = load(engine, "long")
-    before = table_names(engine)
+    before = engine.table_names()
     population = Long(LONG_TABLE, ids=IDS_TABLE, feature_column=FEATURE_COLUMN, value_column=VALUE_COLUMN, fills=LONG_FILLS)
     model = Lookalike(population, id_column=ID, **dataset.params)
     selected = check_both_paths(engine, model, dataset, Seed.ids(dataset.seed_ids), 300)
     assert {"it's", 'a"b', "x; --", "日本", "MiXed", "% :x ?"} == selected
-    assert table_names(engine) == before
+    assert engine.table_names() == before
     assert row_counts(engine, counts) == counts
 
 

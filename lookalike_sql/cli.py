@@ -30,24 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the job on a warehouse and write the audience to --out")
-    _job_arguments(run)
-    run.add_argument("--url", help="SQLAlchemy URL, or a path ending in .duckdb ([run] url)")
-    run.add_argument("--out", type=Path, help="folder for lookalike.csv, top_features.csv, query.sql, lookalike.png, report.md")
-    run.add_argument("--timeout", type=float, help="cancel any statement that runs longer than this many seconds")
+    _job_arguments(run, "run")
     run.add_argument("--catalogue", help="CSV (feature, category) naming the features' categories (default: the seed's catalogue)")
     run.set_defaults(handler=_run)
 
     sql = commands.add_parser("sql", help="print the job as one SQL statement, without running it")
     sql.add_argument("--dialect", help="duckdb, redshift or hive (default: the job's first dialect, else duckdb)")
-    sql.add_argument("--url", help="read the feature columns from this database (else give --features)")
-    _job_arguments(sql)
+    _job_arguments(sql, "sql")
     sql.set_defaults(handler=_sql)
 
     check = commands.add_parser("check", help="render, parse and lint the job in each dialect; run it on a DuckDB sample against the reference")
-    _job_arguments(check)
-    check.add_argument("--dialects", help="comma-separated dialects (default: the job's [run] dialects)")
-    check.add_argument("--data", help="a .duckdb file, or a .parquet / .csv extract of the population (default: [check] data, else synthetic)")
-    check.add_argument("--rows", type=int, help="customers to run the DuckDB check on (default 20,000)")
+    _job_arguments(check, "check")
     check.add_argument("--write-sql", type=Path, help="write each dialect's statement to this folder (<dialect>.sql)")
     check.add_argument("--junit", type=Path, help="write the results as JUnit XML to this file")
     check.set_defaults(handler=_check)
@@ -55,13 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="hide part of the seed, build the audience from the rest, report recall and lift at shares of the population"
     )
-    _job_arguments(evaluate)
-    evaluate.add_argument("--url", help="SQLAlchemy URL, or a path ending in .duckdb ([run] url)")
+    _job_arguments(evaluate, "evaluate")
     evaluate.add_argument("--holdout", default="0.5", help="share of the seed to hide, chosen by md5 of the id: 0.5 or 50%% (default 50%%)")
     evaluate.add_argument("--shares", default="1%,5%,10%,20%,50%", help="comma-separated shares of the population (default 1%%,5%%,10%%,20%%,50%%)")
     evaluate.add_argument("--methods", help="comma-separated scoring methods (default: the job's [model] method, euclidean)")
-    evaluate.add_argument("--out", type=Path, help="folder for evaluation.csv and evaluation.png")
-    evaluate.add_argument("--timeout", type=float, help="cancel any statement that runs longer than this many seconds")
     evaluate.set_defaults(handler=_evaluate)
 
     init = commands.add_parser("init", help="write a commented example job file")
@@ -77,58 +67,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Command-line settings that a job file can also hold (job.SCHEMA's flat names).
-_JOB_FLAGS = (
-    "population", "long_table", "ids_table", "feature_column", "value_column", "fill", "id_column", "sample", "features",
-    "seed_file", "seed_table", "seed_query", "seed_column", "seed_value", "size", "max_features", "threshold", "bins", "min_count",
-    "exclude_seed", "url", "timeout", "out", "dialects", "method", "exclude_tables", "exclude_queries", "exclude_files", "population_filter",
-)
+def _job_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The job's settings this command takes, as flags (job.SETTINGS). Each is optional:
+    it may come from --job instead; a flag given overrides the file's value (no flag has
+    a default of its own: the settings' defaults apply in Job.from_settings)."""
+    from .job import SETTINGS
 
-
-def _job_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's settings. Each is optional here: it may come from --job instead; a flag
-    given overrides the file's value (no flag has a default of its own: see job.DEFAULTS)."""
     parser.add_argument("--job", type=Path, help="a job file (TOML, see `lookalike-sql init`); flags override it")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--population", help="wide population table, one row per customer; several tables joined on the id: a,b")
-    where.add_argument("--long-table", help="long population table: one row per (id, feature, value)")
-    parser.add_argument("--ids-table", help="with --long-table: table listing every customer (default: the ids the long table holds)")
-    parser.add_argument("--feature-column", help="with --long-table: its feature-name column (default feature)")
-    parser.add_argument("--value-column", help="with --long-table: its value column (default value)")
-    parser.add_argument("--fill", help="with --long-table: a missing feature's value, a number or NULL (default 0)")
-    parser.add_argument("--id-column", help="the customer id column")
-    parser.add_argument("--sample", help="profile the population on a deterministic sample: a count (200000) or a share (10%%)")
-    parser.add_argument("--features", help="comma-separated feature columns (default: every numeric column but the id)")
-    seed = parser.add_mutually_exclusive_group()
-    seed.add_argument("--seed-file", type=Path, help="CSV of seed ids, header = the id column's name; a second column: their values")
-    seed.add_argument("--seed-table", help="table holding the seed ids")
-    seed.add_argument("--seed-query", help="a SELECT returning the seed ids in one column (with --seed-value, and the values)")
-    parser.add_argument("--seed-column", help="id column of --seed-table (default: --id-column)")
-    parser.add_argument("--seed-value", help="column of --seed-table or --seed-query holding each member's value (spend, say), "
-                        "which weighs it: a value-based seed")
-    parser.add_argument("--size", help="how many customers to return: a count (20000) or a share of the ranked population (5%%)")
-    parser.add_argument("--max-features", type=int, help="most features to weigh (default 20)")
-    parser.add_argument("--threshold", type=float, help="least JS divergence of a weighed feature (default 0.05)")
-    parser.add_argument("--bins", type=int, help="histogram bins per feature (default 10)")
-    parser.add_argument("--min-count", type=int, help="least non-NULL seed values to judge a feature (default 30)")
-    parser.add_argument("--method", help="scoring method: euclidean (default), likelihood, cosine or mahalanobis")
-    parser.add_argument("--exclude-seed", action="store_true", default=None, help="leave the seed's members out of the audience")
-    parser.add_argument("--exclude-table", dest="exclude_tables", action="append", help="leave this table's ids out (repeatable)")
-    parser.add_argument("--exclude-query", dest="exclude_queries", action="append", help="leave this SELECT's ids out (repeatable)")
-    parser.add_argument("--exclude-file", dest="exclude_files", action="append", help="leave this CSV's ids out (repeatable)")
-    parser.add_argument("--filter", dest="population_filter", help="rank only the customers meeting this condition, e.g. \"country = 'KR'\"")
+    groups: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.flag_name is None or command not in s.commands:
+            continue
+        if s.group and s.group not in groups:
+            groups[s.group] = parser.add_mutually_exclusive_group()
+        where = groups[s.group] if s.group else parser
+        if s.flag_type is None:
+            how: dict[str, Any] = {"action": "store_true", "default": None}
+        elif s.repeatable:
+            how = {"action": "append"}
+        else:
+            how = {"type": s.flag_type}
+        where.add_argument(s.flag_name, dest=s.name, help=s.help_with_default, **how)
 
 
 def _job(args: argparse.Namespace) -> Any:
     """The job from --job and the flags: a flag given wins over the file; a seed flag
     replaces the file's seed, and a population flag its population."""
-    from .job import Job, read_job_file
+    from .job import SETTINGS, Job, read_job_file
 
     settings = read_job_file(args.job) if args.job is not None else {}
-    flags = {name: getattr(args, name) for name in _JOB_FLAGS if getattr(args, name, None) is not None}
-    for name in ("seed_file", "out"):
-        if name in flags:
-            flags[name] = str(flags[name])
+    flags = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
     for group, goes_with in ((("seed_file", "seed_table", "seed_query"), ("seed_column", "seed_value")), (("population", "long_table"), ())):
         if any(name in flags for name in group):
             for name in group + goes_with:
@@ -225,11 +193,7 @@ def _check(args: argparse.Namespace) -> int:
     from .output import write_bytes
 
     job = _job(args)
-    if args.dialects:
-        from .job import Job
-
-        job = Job.from_settings({**job.settings, "dialects": args.dialects})
-    results = check_job(job, data=args.data, rows=args.rows, write_sql=args.write_sql)
+    results = check_job(job, write_sql=args.write_sql)
     print(report_text(results), end="")
     if args.junit is not None:
         write_bytes(args.junit, junit_xml(results, args.job.stem if args.job else "job"))
@@ -266,7 +230,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         evaluation = evaluate(
             job.model_for(connection), connection, job.seed, holdout=holdout, shares=shares, methods=methods,
-            exclude=job.exclude, population_filter=job.population_filter, progress=say, timeout=args.timeout if args.timeout is not None else job.timeout,
+            exclude=job.exclude, population_filter=job.population_filter, progress=say, timeout=job.timeout,
         )
         written = write_evaluation(args.out, evaluation) if args.out is not None else {}
     finally:
@@ -283,12 +247,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from .errors import InputError
-    from .job import EXAMPLE
+    from .job import example_file
     from .output import write_text
 
     if args.path.exists() and not args.force:
         raise InputError(f"{args.path} exists: choose another path, or --force to replace it")
-    write_text(args.path, EXAMPLE.format(name=args.path))
+    write_text(args.path, example_file(str(args.path)))
     print(f"wrote {args.path}: edit it, then `lookalike-sql check --job {args.path}`")
     return 0
 

@@ -24,6 +24,7 @@ from .schema import (
     tables_read,
 )
 from .seed import Seed
+from .settings import check_int
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -255,8 +256,3 @@ def _facts_checked(exclude_value: bool) -> list[str]:
     from .checks import CHECKS, VALUE_FACTS
 
     return [c.fact for c in CHECKS if not (exclude_value and c.fact in VALUE_FACTS)]
-
-
-def check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"{name} must be a whole number of at least {minimum}, not {value!r}")

@@ -17,70 +17,22 @@ from typing import Any
 from .context import parse_size
 from .errors import InputError
 from .execution import Progress
-from .methods import METHODS
 from .model import Lookalike
 from .population import Long, Wide
 from .result import LookalikeResult
 from .seed import Seed
+from .settings import JOB_SETTINGS, SECTIONS, Setting, in_file_order, model_settings
+from .settings import example_file as settings_example
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-#: The file's (section, key) -> (flat setting, accepted types, description). The flat
-#: names are the command line's flags without "--" (underscores for dashes).
-SCHEMA: dict[tuple[str, str], tuple[str, tuple[type, ...], str]] = {
-    ("population", "table"): ("population", (str, list), "wide table, or a list of tables joined on the id"),
-    ("population", "long_table"): ("long_table", (str,), "long table of (id, feature, value) rows"),
-    ("population", "ids_table"): ("ids_table", (str,), "with long_table: the table listing every customer"),
-    ("population", "feature_column"): ("feature_column", (str,), "with long_table: its feature-name column"),
-    ("population", "value_column"): ("value_column", (str,), "with long_table: its value column"),
-    ("population", "fill"): ("fill", (int, float, str), "with long_table: a missing feature's value, or \"NULL\""),
-    ("population", "id_column"): ("id_column", (str,), "the customer id column"),
-    ("population", "features"): ("features", (list,), "candidate feature columns"),
-    ("population", "feature_pattern"): ("feature_pattern", (str,), "glob over the columns, e.g. \"gpo*\" (needs a connection)"),
-    ("population", "sample"): ("sample", (int, float, str), "profile on a sample: a count or a share such as \"10%\""),
-    ("seed", "table"): ("seed_table", (str,), "table of seed ids"),
-    ("seed", "column"): ("seed_column", (str,), "its id column (default: id_column)"),
-    ("seed", "query"): ("seed_query", (str,), "one SELECT of the seed ids"),
-    ("seed", "file"): ("seed_file", (str,), "CSV of seed ids (a second column: their values)"),
-    ("seed", "value"): ("seed_value", (str,), "the table's or query's column of each member's value (a value-based seed)"),
-    ("audience", "size"): ("size", (int, str), "how many customers to return: a count, or a share such as \"5%\""),
-    ("audience", "exclude_seed"): ("exclude_seed", (bool,), "leave the seed's members out"),
-    ("audience", "exclude_tables"): ("exclude_tables", (list,), "tables of ids to leave out (same id column)"),
-    ("audience", "exclude_queries"): ("exclude_queries", (list,), "SELECTs of ids to leave out"),
-    ("audience", "exclude_files"): ("exclude_files", (list,), "one-column CSV files of ids to leave out"),
-    ("audience", "filter"): ("population_filter", (str,), "rank only the customers meeting this condition, e.g. \"country = 'KR'\""),
-    ("model", "method"): ("method", (str,), "scoring method"),
-    ("model", "max_features"): ("max_features", (int,), "most features to weigh"),
-    ("model", "threshold"): ("threshold", (int, float), "least JS divergence of a weighed feature"),
-    ("model", "bins"): ("bins", (int,), "histogram bins per feature"),
-    ("model", "min_count"): ("min_count", (int,), "least non-NULL seed values to judge a feature"),
-    ("run", "dialects"): ("dialects", (list,), "dialects to render and check"),
-    ("run", "url"): ("url", (str,), "where to run: a .duckdb path or a SQLAlchemy URL"),
-    ("run", "timeout"): ("timeout", (int, float), "cancel a statement after this many seconds"),
-    ("run", "out"): ("out", (str,), "folder for run's result files"),
-    ("check", "data"): ("check_data", (str,), "data for `check`: a .duckdb file, a .parquet or a .csv extract"),
-    ("check", "rows"): ("check_rows", (int,), "customers `check` runs on"),
-}
-
-DEFAULTS: dict[str, Any] = {
-    "feature_column": "feature",
-    "value_column": "value",
-    "fill": "0",
-    "exclude_seed": False,
-    "method": "euclidean",
-    "max_features": 20,
-    "threshold": 0.05,
-    "bins": 10,
-    "min_count": 30,
-    "dialects": ["duckdb"],
-    "check_rows": 20_000,
-}
-
-
-_PATH_SETTINGS = ("seed_file", "check_data", "out")  # relative to the job file's folder
+#: Every setting of a job: the job's own and the model's, in the file's order.
+SETTINGS: list[Setting] = in_file_order(JOB_SETTINGS + model_settings(Lookalike))
+_BY_KEY: dict[tuple[str, str], Setting] = {(s.section, s.key): s for s in SETTINGS}
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS if s.default is not None}
 
 
 def read_job_file(path: str | Path) -> dict[str, Any]:
@@ -99,14 +51,15 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
     for section, table in data.items():
         if not isinstance(table, dict):
             raise InputError(f"{path}:{lines.get((None, section), '?')}: {section!r} must be a [section], one of {_sections()}")
-        if section not in {s for s, _ in SCHEMA}:
+        if section not in SECTIONS:
             raise InputError(f"{path}:{lines.get((None, section), '?')}: unknown section [{section}]: use {_sections()}")
         for key, value in table.items():
             where = f"{path}:{lines.get((section, key), '?')}"
-            if (section, key) not in SCHEMA:
-                known = ", ".join(k for s, k in SCHEMA if s == section)
+            if (section, key) not in _BY_KEY:
+                known = ", ".join(s.key for s in SETTINGS if s.section == section)
                 raise InputError(f"{where}: unknown key {key!r} in [{section}]: use one of {known}")
-            name, types, _ = SCHEMA[(section, key)]
+            setting = _BY_KEY[(section, key)]
+            name, types = setting.name, setting.types
             if isinstance(value, bool) and bool not in types or not isinstance(value, types):
                 wanted = " or ".join(_type_name(t) for t in types)
                 raise InputError(f"{where}: [{section}] {key} must be {wanted}, not {_type_name(type(value))} {value!r}")
@@ -117,12 +70,15 @@ def read_job_file(path: str | Path) -> dict[str, Any]:
                     parse_size(value)
                 except InputError as exc:
                     raise InputError(f"{where}: [{section}] {exc}") from None
-            if name in _PATH_SETTINGS or (name == "url" and str(value).endswith(".duckdb")):
-                value = str((path.parent / value).resolve()) if not Path(value).is_absolute() else value
-            if name == "exclude_files":
-                value = [str((path.parent / v).resolve()) if not Path(v).is_absolute() else v for v in value]
+            if setting.path or (name == "url" and str(value).endswith(".duckdb")):
+                value = [_beside(path, v) for v in value] if isinstance(value, list) else _beside(path, value)
             settings[name] = value
     return settings
+
+
+def _beside(job_file: Path, value: str) -> str:
+    """A path in a job file: relative to the file's folder."""
+    return value if Path(value).is_absolute() else str((job_file.parent / value).resolve())
 
 
 def _key_lines(text: str) -> dict[tuple[str | None, str], int]:
@@ -144,7 +100,7 @@ def _key_lines(text: str) -> dict[tuple[str | None, str], int]:
 
 
 def _sections() -> str:
-    return ", ".join(f"[{s}]" for s in dict.fromkeys(s for s, _ in SCHEMA))
+    return ", ".join(f"[{s}]" for s in SECTIONS)
 
 
 def _type_name(t: type) -> str:
@@ -184,8 +140,6 @@ class Job:
         for required, flag in (("id_column", "--id-column / [population] id_column"), ("size", "--size / [audience] size")):
             if s.get(required) is None:
                 raise InputError(f"the job has no {required}: give {flag}")
-        if s["method"] not in METHODS:
-            raise InputError(f"method {s['method']!r} is not available: use one of {', '.join(METHODS)}")
         from .dialects import get_dialect
 
         dialects = [get_dialect(d).name for d in _as_list(s["dialects"])]
@@ -196,12 +150,7 @@ class Job:
             population=_population(s),
             id_column=s["id_column"],
             features=features,
-            max_features=s["max_features"],
-            threshold=s["threshold"],
-            bins=s["bins"],
-            min_count=s["min_count"],
-            sample=s.get("sample"),
-            method=s["method"],
+            **{m.name: s[m.name] for m in model_settings(Lookalike) if s.get(m.name) is not None},
         )
         return cls(
             model=model,
@@ -280,12 +229,14 @@ def _population(s: Mapping[str, Any]) -> Wide | Long:
         return Wide(*_as_list(s["population"]))
     if s.get("long_table") is None:
         raise InputError("the job has no population: give --population / [population] table, or a long_table")
-    fill_text = str(s["fill"]).strip()
-    try:
-        fill = None if fill_text.upper() == "NULL" else float(fill_text)
-    except ValueError:
-        raise InputError(f"fill {fill_text!r} is not a number: give a number or NULL") from None
-    return Long(s["long_table"], ids=s.get("ids_table"), feature_column=s["feature_column"], value_column=s["value_column"], fill=fill)
+    given = {name: s[name] for name in ("feature_column", "value_column") if s.get(name) is not None}  # else Long's defaults
+    if s.get("fill") is not None:
+        fill_text = str(s["fill"]).strip()
+        try:
+            given["fill"] = None if fill_text.upper() == "NULL" else float(fill_text)
+        except ValueError:
+            raise InputError(f"fill {fill_text!r} is not a number: give a number or NULL") from None
+    return Long(s["long_table"], ids=s.get("ids_table"), **given)
 
 
 def _exclusions(s: Mapping[str, Any]) -> list[Seed]:
@@ -310,50 +261,6 @@ def _seed(s: Mapping[str, Any]) -> Seed:
     return Seed.query(s["seed_query"], value=s.get("seed_value"))
 
 
-EXAMPLE = '''\
-# A lookalike-sql job. Run it:       lookalike-sql run --job {name} --out out/
-# Render it for a console:           lookalike-sql sql --job {name} --dialect redshift
-# Check it (in CI):                  lookalike-sql check --job {name}
-# Command-line flags override these settings.
-
-[population]
-table = "population"               # one row per customer; a list of tables is joined on the id
-# long_table = "feature_values"    # instead: (id, feature, value) rows
-# ids_table = "customers"          # with long_table: every customer
-# fill = 0                         # with long_table: a missing feature's value ("NULL" for NULL)
-id_column = "member_srl"
-features = ["age000", "sex000", "cto015", "gpo015", "dsl015", "vpo015", "cto016", "gpo016"]
-# feature_pattern = "*015"         # instead of features: a glob over the columns (needs [run] url)
-# sample = "10%"                   # profile the population on a deterministic sample
-
-[seed]                             # exactly one of table, query, file
-query = "SELECT member_srl FROM population WHERE sex000 = 1 AND age000 BETWEEN 25 AND 39 AND gpo015 > 50000"
-# table = "mom_seed"
-# file = "seed.csv"                # one column headed by the id column's name (a second: values)
-# value = "spend"                  # with table or query: each member's value weighs it (value-based seed)
-
-[audience]
-size = 20000                       # or a share of the ranked population: "5%"
-exclude_seed = false
-# exclude_tables = ["crm.existing_customers"]   # audiences left out (same id column)
-# exclude_queries = ["SELECT member_srl FROM crm.unsubscribed"]
-# exclude_files = ["suppression.csv"]
-# filter = "age000 >= 20"          # rank only these customers (the profile still sees everyone)
-
-[model]
-method = "euclidean"               # weighted distance to the persona; or "likelihood", "cosine", "mahalanobis"
-max_features = 20
-threshold = 0.05                   # least JS divergence of a weighed feature
-bins = 10
-min_count = 30
-
-[run]
-dialects = ["duckdb", "redshift", "hive"]
-url = "lookalike-demo/demo.duckdb" # a .duckdb path (relative to this file) or a SQLAlchemy URL
-# timeout = 600                    # seconds per statement
-
-[check]
-data = "lookalike-demo/demo.duckdb" # a .duckdb file, or a .parquet / .csv extract of the population;
-                                    # without it, check builds synthetic data from the features
-rows = 20000                        # customers the check runs on
-'''
+def example_file(name: str) -> str:
+    """init's commented example job file."""
+    return settings_example(SETTINGS, name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .audiences import ids_in_warehouse
 from .connections import warehouse_for
-from .context import Size, check_int, computes_text, prepare
+from .context import Size, computes_text, prepare
 from .dialects import Dialect, get_dialect
 from .errors import InputError
 from .execution import Progress, execute_job
@@ -21,6 +21,7 @@ from .population import Population, as_population, parse_sample
 from .render import render
 from .result import LookalikeResult
 from .seed import Seed, as_seed
+from .settings import checked, model_setting, model_settings, one_of, share_of_one, whole_number
 
 
 @dataclass
@@ -41,24 +42,24 @@ class Lookalike:
     population: str | tuple[str, ...] | Population
     id_column: str
     features: Sequence[str] | None = None
-    max_features: int = 20
-    threshold: float = 0.05
-    bins: int = 10
-    min_count: int = 30
-    sample: int | float | str | None = None
-    method: str = "euclidean"
+    # The model's settings: each is also a job file key and a flag (settings.model_setting).
+    max_features: int = model_setting(20, "model", "most features to weigh", check=whole_number(1), example="20")
+    threshold: float = model_setting(
+        0.05, "model", "least JS divergence of a weighed feature", types=(int, float), check=share_of_one, example="0.05"
+    )
+    bins: int = model_setting(10, "model", "histogram bins per feature", check=whole_number(2), example="10")
+    min_count: int = model_setting(30, "model", "least non-NULL seed values to judge a feature", check=whole_number(1), example="30")
+    sample: int | float | str | None = model_setting(
+        None, "population", "profile the population on a deterministic sample: a count (200000) or a share (10%)",
+        types=(int, float, str), check=lambda name, value: parse_sample(value), example='"10%"', commented=True,
+    )
+    method: str = model_setting(
+        "euclidean", "model", f"scoring method: {', '.join(METHODS)}", check=one_of(METHODS, "method"), example='"euclidean"'
+    )
 
     def __post_init__(self) -> None:
         self.population = as_population(self.population)
-        self.sample = parse_sample(self.sample)
-        check_int("max_features", self.max_features, 1)
-        check_int("bins", self.bins, 2)
-        check_int("min_count", self.min_count, 1)
-        if self.method not in METHODS:
-            raise InputError(f"method {self.method!r} is not available: use one of {', '.join(METHODS)}")
-        if not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
-            raise InputError(f"threshold {self.threshold!r} is outside [0, 1]: JS divergence in base 2 lies in [0, 1]")
-        self.threshold = float(self.threshold)
+        checked(self, model_settings(Lookalike))
         if isinstance(self.id_column, str) and self.id_column.lower() in ("rank", "distance"):
             raise InputError(
                 f"the id column cannot be called {self.id_column!r}, which names an output column: rename it in a view"

@@ -301,3 +301,35 @@ def test_a_null_feature_name_is_no_candidate_in_a_job_or_a_model(tmp_path):
     assert (audiences["fv_null"]["distance"] - audiences["fv"]["distance"]).abs().max() < 1e-12
     direct = Lookalike(Long("fv_null"), "customer_id", min_count=10).execute(con, Seed.table("seed"), 50)
     assert direct.features["feature"].tolist() == listed["fv"]
+
+
+# ----------------------------------------------------------------------------- the settings registry
+
+def test_every_setting_is_a_flag_a_file_key_and_a_line_of_the_example(tmp_path):
+    """job.SETTINGS is the one declaration: each setting's flag exists on its commands,
+    each example line (uncommented) reads back as that setting, and a model setting's
+    default is the Lookalike field's."""
+    from lookalike_sql.cli import _parser
+    from lookalike_sql.job import DEFAULTS, SETTINGS, example_file, read_job_file
+
+    commands = _parser()._subparsers._group_actions[0].choices
+    for s in SETTINGS:
+        for command in s.commands if s.flag_name else ():
+            assert s.flag_name in commands[command]._option_string_actions, (s.name, command)
+    text = "\n".join(line[2:] if line.startswith("# ") and " = " in line else line for line in example_file("job.toml").splitlines())
+    settings = read_job_file(write(tmp_path, "job.toml", text))
+    assert {s.name for s in SETTINGS if s.example is not None} == set(settings)
+    model = Lookalike("pop", "customer_id")
+    for s in SETTINGS:
+        if hasattr(model, s.name) and s.name not in ("population", "id_column", "features"):
+            assert getattr(model, s.name) == DEFAULTS.get(s.name), s.name
+
+
+def test_a_model_setting_given_as_a_flag_reaches_the_model(folder):
+    from lookalike_sql.cli import _job, _parser
+
+    args = _parser().parse_args(["sql", "--job", str(folder / "job.toml"), "--bins", "7", "--threshold", "0.2", "--method", "cosine", "--sample", "10%"])
+    model = _job(args).model
+    assert (model.bins, model.threshold, model.method, model.sample) == (7, 0.2, "cosine", 0.1)
+    with pytest.raises(InputError, match=r"bins must be a whole number of at least 2, not 1"):
+        _job(_parser().parse_args(["sql", "--job", str(folder / "job.toml"), "--bins", "1"]))

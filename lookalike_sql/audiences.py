@@ -5,13 +5,14 @@ in temporary tables, and their one-line note for the statement's header."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
 from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .render import statement_names
 from .seed import Seed
+from .template_data import AudienceContext
 from .warehouse import Column, Warehouse
 
 
@@ -23,7 +24,7 @@ def audience_context(
     id_column: Column | None = None,
     seed_as_given: Seed | None = None,
     role: str = "seed",
-) -> dict[str, Any]:
+) -> AudienceContext:
     """An audience (the seed, or an exclusion: ``role``) for the templates. With a
     connection, its ids must be of the id column's kind (``id_name`` names it) (numbers or text): comparing
     a number with text fails on Redshift and Hive, and on DuckDB would compare as text."""
@@ -32,18 +33,18 @@ def audience_context(
         check_id_kind(f"the {role}'s ids", "text" if isinstance(given.values[0], str) else "number", id_column)
     # an exclusion's values (a two-column file) mean nothing: only its ids are read
     value_column = seed.value_column if role == "seed" else None
-    valued = {"value_name": given.value_column or "value"} if role == "seed" and seed.weighted else {}
-    if seed.kind == "ids" and valued:
+    value_name = given.value_column or "value" if role == "seed" and seed.weighted else None
+    if seed.kind == "ids" and value_name:
         if len(seed.values) > d.max_inline_rows:
             raise InputError(
                 f"a value-based seed of {len(seed.values):,} Python ids is more than one {d.name} statement inlines "
                 f"({d.max_inline_rows:,} rows): load it into a table and use Seed.table(name, value=...), or run it "
                 "with execute(), which loads it into a temporary table"
             )
-        rows = [[d.id_literal(v), d.float_literal(a)] for v, a in zip(seed.values, seed.member_values or ())]
-        return {"kind": "ids", "rows": rows, "value": True, **valued}
+        rows = tuple((d.id_literal(v), d.float_literal(a)) for v, a in zip(seed.values, seed.member_values or ()))
+        return AudienceContext("ids", rows=rows, value=True, value_name=value_name)
     if seed.kind == "ids":
-        return {"kind": "ids", "ids": [d.id_literal(v) for v in seed.values], "value": None}
+        return AudienceContext("ids", ids=tuple(d.id_literal(v) for v in seed.values))
     if seed.kind == "table":
         column = id_name if seed.column is None else seed.column
         if warehouse is not None:
@@ -58,8 +59,8 @@ def audience_context(
                 check_id_kind(f"{role} table {d.quote_table(seed.table_name)}'s column {column!r}", columns[column].kind, id_column)
             if value_column is not None:
                 _check_value_column(f"{role} table {d.quote_table(seed.table_name)}'s value column", columns[value_column])
-        value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
-        return {"kind": "table", "table": d.quote_table(seed.table_name), "column": d.quote(column), **value}
+        value = d.quote(value_column) if value_column else None
+        return AudienceContext("table", table=d.quote_table(seed.table_name), column=d.quote(column), value=value, value_name=value_name)
     from .validate import query_id_column  # sqlglot, imported when a query needs it
 
     column = query_id_column(seed.sql or "", d, role=role, value_column=value_column)
@@ -70,24 +71,29 @@ def audience_context(
         check_id_kind(f"the {role} query's column", id_found.kind, id_column)
         if value_found is not None:
             _check_value_column(f"the {role} query's value column", value_found)
-    value = {"value": d.quote(value_column), **valued} if value_column else {"value": None}
-    return {"kind": "query", "query": seed.sql, "column": d.quote(column), **value}
+    value = d.quote(value_column) if value_column else None
+    return AudienceContext("query", query=seed.sql, column=d.quote(column), value=value, value_name=value_name)
 
 
-def hoist_query_ctes(d: Dialect, sources: list[tuple[str, dict[str, Any]]], tables: set[str], groups: int) -> list[tuple[str, str]]:
+def hoist_query_ctes(
+    d: Dialect, sources: list[tuple[str, AudienceContext]], tables: set[str], groups: int
+) -> tuple[list[AudienceContext], tuple[tuple[str, str], ...]]:
     """The leading WITH of every seed or exclusion query, taken off the query (which then
     sits inside the statement's seed or exclusion CTE) for the statement's own WITH:
     neither Redshift nor Hive accepts a WITH inside a CTE. A name the statement already
-    uses is an error that says so."""
+    uses is an error that says so. Gives the sources without their WITH, and the CTEs."""
     taken = statement_names(groups) | tables
     hoisted: list[tuple[str, str]] = []
+    without: list[AudienceContext] = []
     for role, source in sources:
-        if source["kind"] == "query":
+        if source.kind == "query":
             from .validate import hoist_ctes  # sqlglot, imported when a query needs it
 
-            ctes, source["query"] = hoist_ctes(source["query"], d, taken, role=role)
+            ctes, query = hoist_ctes(source.query or "", d, taken, role=role)
             hoisted += ctes
-    return hoisted
+            source = dataclasses.replace(source, query=query)
+        without.append(source)
+    return without, tuple(hoisted)
 
 
 @contextlib.contextmanager

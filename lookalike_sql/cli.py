@@ -205,7 +205,8 @@ def _check(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .connections import connect
     from .errors import InputError
-    from .evaluation import evaluate, parse_holdout, parse_shares, write_evaluation
+    from .evaluation import evaluate, write_evaluation
+    from .holdout import parse_holdout, parse_shares
 
     holdout, shares = parse_holdout(args.holdout), parse_shares(args.shares)  # bad flags fail before anything runs
     if args.size is None:

@@ -36,6 +36,9 @@ class DuckDBWarehouse(Warehouse):
     def _fetch(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetchdf()
 
+    def _write(self, sql: str) -> None:
+        self.con.execute(sql)
+
     def _cancel(self) -> None:
         self.con.interrupt()
 
@@ -45,15 +48,10 @@ class DuckDBWarehouse(Warehouse):
 
     @contextlib.contextmanager
     def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> Iterator[str]:
-        name = temporary_name()
-        self.con.register(f"{name}_frame", pd.DataFrame(id_columns(ids, values)))
-
-        def drop() -> None:
-            self.con.unregister(f"{name}_frame")
-            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
-
-        with cleanup_on_exit(drop):
-            self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT * FROM "{name}_frame"')
+        name, frame = temporary_name(), temporary_name()
+        self.con.register(frame, pd.DataFrame(id_columns(ids, values)))
+        with cleanup_on_exit(lambda: self.con.unregister(frame)), self.dropping(name):
+            self._write(f"CREATE TEMP TABLE {self.dialect.quote(name)} AS SELECT * FROM {self.dialect.quote(frame)}")
             yield name
 
 
@@ -111,13 +109,17 @@ class SQLAlchemyWarehouse(Warehouse):
             columns += f", seed_value {self.dialect.double_type}"
         names = "seed_id, seed_value" if values is not None else "seed_id"
         # Multi-row INSERTs of literals (Redshift has no COPY from a client): 1,000 rows each.
-        statements = [f'CREATE TEMP TABLE "{name}" ({columns})'] + [
-            f'INSERT INTO "{name}" ({names}) VALUES ' + ", ".join(f"({row})" for row in rows[i : i + 1000])
+        table = self.dialect.quote(name)
+        statements = [f"CREATE TEMP TABLE {table} ({columns})"] + [
+            f"INSERT INTO {table} ({names}) VALUES " + ", ".join(f"({row})" for row in rows[i : i + 1000])
             for i in range(0, len(rows), 1000)
         ]
-        with cleanup_on_exit(lambda: self._cursor_write([f'DROP TABLE IF EXISTS "{name}"'])):
+        with self.dropping(name):
             self._cursor_write(statements)
             yield name
+
+    def _write(self, sql: str) -> None:
+        self._cursor_write([sql])
 
     def _cursor_write(self, statements: list[str]) -> None:
         """Statements on the job's own temporary table, committed together."""

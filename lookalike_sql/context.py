@@ -15,6 +15,7 @@ from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .methods import REGISTRY
 from .population import Long, Population, Wide, sample_threshold
+from .render import render
 from .schema import (
     TableKey,
     filter_condition,
@@ -25,6 +26,13 @@ from .schema import (
 )
 from .seed import Seed
 from .settings import check_int
+from .template_data import (
+    FeatureContext,
+    LongTable,
+    SampleContext,
+    SizeShare,
+    StatementContext,
+)
 from .warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -74,7 +82,7 @@ def prepare(
     exclusions: Sequence[Seed] = (),
     exclusions_as_given: Sequence[Seed] | None = None,
     population_filter: str | None = None,
-) -> dict[str, Any]:
+) -> StatementContext:
     """Validate everything and build the template context for dialect ``d``.
     ``seed_as_given`` (``exclusions_as_given``) is the seed (the exclusions) before a
     long id list went into a temporary table (their ids are checked against the id
@@ -95,63 +103,64 @@ def prepare(
         layout = _wide_context(d, population, model.id_column, columns_by_table)
         group_size = _group_size(d, model.bins)
     name_order = {name: rank for rank, name in enumerate(sorted(features), start=1)}
-    feature_context = []
-    for i, name in enumerate(features, start=1):
-        f = {"idx": i, "name": name, "col": d.quote(name), "order": name_order[name], "name_sql": d.string_literal(name)}
-        f["is_double"] = name in doubles  # read without a CAST
-        if isinstance(population, Long):
-            fill = population.fill_of(name)
-            f["fill_sql"] = f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
-        feature_context.append(f)
-    groups = [feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size)]
+    feature_context = tuple(
+        FeatureContext(
+            idx=i, name=name, col=d.quote(name), order=name_order[name], name_sql=d.string_literal(name), is_double=name in doubles,
+            fill_sql=_fill_sql(d, population.fill_of(name)) if isinstance(population, Long) else None,
+        )
+        for i, name in enumerate(features, start=1)
+    )
+    groups = tuple(feature_context[i : i + group_size] for i in range(0, len(feature_context), group_size))
     seed_context = audience_context(d, seed, warehouse, model.id_column, id_column, seed_as_given)
     exclusion_contexts = [
         audience_context(d, e, warehouse, model.id_column, id_column, given, role="exclusion")
         for e, given in zip(exclusions, exclusions_as_given or exclusions)
     ]
-    query_ctes = hoist_query_ctes(d, [("seed", seed_context)] + [("exclusion", e) for e in exclusion_contexts], tables_read(model, seed, exclusions), len(groups))
-    return {
-        "version": __version__,
-        "rendered_on": _rendered_on(),
-        "seed_note": seed_note(seed, seed_as_given or seed, model.id_column),
-        "population_note": _population_note(population),
-        "id_name": model.id_column,
+    (seed_context, *exclusion_contexts), query_ctes = hoist_query_ctes(
+        d, [("seed", seed_context)] + [("exclusion", e) for e in exclusion_contexts], tables_read(model, seed, exclusions), len(groups)
+    )
+    method = REGISTRY[model.method]
+    return StatementContext(
+        version=__version__,
+        rendered_on=_rendered_on(),
+        seed_note=seed_note(seed, seed_as_given or seed, model.id_column),
+        population_note=_population_note(population),
+        id_name=model.id_column,
+        id_col=d.quote(model.id_column),
+        id_alias=d.quote(model.id_column),
         **layout,
-        "id_col": d.quote(model.id_column),
-        "id_alias": d.quote(model.id_column),
-        "features": feature_context,
-        # the long layout's features table: one_key, idx, name_order, feature, fill
-        "feature_rows": [["1", str(f["idx"]), str(f["order"]), d.text_column(f["name"]), f.get("fill_sql", "NULL")] for f in feature_context],
-        "groups": groups,
-        "seed": seed_context,
-        "query_ctes": query_ctes,
-        "sample": _sample_context(model.sample),
-        **_size_context(size),
-        "exclude_seed": bool(exclude_seed),
-        "exclusions": exclusion_contexts,
-        "excluding": bool(exclude_seed or exclusions),
-        "population_filter": filter_condition(model, d, population_filter, warehouse),
-        "ranked_relation": _ranked_relation(population, layout, population_filter),
-        "max_features": model.max_features,
-        "threshold": d.float_literal(model.threshold),
-        "threshold_value": model.threshold,
-        "bins": model.bins,
-        "min_count": model.min_count,
-        "method": model.method,
-        "method_spec": REGISTRY[model.method],  # what the statements carry for it (methods.Method)
-        "method_label": REGISTRY[model.method].label,
-        "n_parts": REGISTRY[model.method].sums,  # the method's sums per customer
         # how the profile and the ranking read the population (see Dialect.wide_profile)
-        "shape": "long" if isinstance(population, Long) else d.wide_profile,
-        "score_shape": "long" if isinstance(population, Long) else d.wide_profile,
-        "ranges": None,  # execute() on a ranges_first dialect: the ranges step's numbers
-        "sample_table": None,  # and its temporary table of the sampled rows
-        # the checks the one statement makes at the selection: all of them, or (unpivot)
-        # those its first pass and its grouped ranking do not make
-        "all_facts": _facts_checked(exclude_value=not seed.weighted),
-        "selection_facts": ["n_seed_found", "features_selected"] + (["n_bad_seed_values", "seed_value_total"] if seed.weighted else []),
-        "likelihood_columns": [f"lr_{k}" for k in range(model.bins)] + ["lr_null"],
-    }
+        shape="long" if isinstance(population, Long) else d.wide_profile,
+        score_shape="long" if isinstance(population, Long) else d.wide_profile,
+        features=feature_context,
+        feature_rows=tuple(["1", str(f.idx), str(f.order), d.text_column(f.name), f.fill_sql or "NULL"] for f in feature_context),
+        groups=groups,
+        sample=_sample_context(model.sample),
+        seed=seed_context,
+        query_ctes=query_ctes,
+        **_size_context(size),
+        exclude_seed=bool(exclude_seed),
+        exclusions=tuple(exclusion_contexts),
+        excluding=bool(exclude_seed or exclusions),
+        population_filter=filter_condition(model, d, population_filter, warehouse),
+        ranked_relation=_ranked_relation(population, layout, population_filter),
+        max_features=model.max_features,
+        threshold=d.float_literal(model.threshold),
+        threshold_value=model.threshold,
+        bins=model.bins,
+        min_count=model.min_count,
+        method=model.method,
+        method_spec=method,
+        method_label=method.label,
+        n_parts=method.sums,
+        likelihood_columns=[f"lr_{k}" for k in range(model.bins)] + ["lr_null"],
+        all_facts=_facts_checked(exclude_value=not seed.weighted),
+        selection_facts=("n_seed_found", "features_selected") + (("n_bad_seed_values", "seed_value_total") if seed.weighted else ()),
+    )
+
+
+def _fill_sql(d: Dialect, fill: float | None) -> str:
+    return f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
 
 
 def _wide_context(d: Dialect, population: Wide, id_column: str, columns_by_table: dict[TableKey, list[str]]) -> dict[str, Any]:
@@ -160,14 +169,9 @@ def _wide_context(d: Dialect, population: Wide, id_column: str, columns_by_table
     if len(population.tables) == 1:
         relation = d.quote_table(population.tables[0])
     else:
-        id_col = d.quote(id_column)
-        picks, joins = [f"t1.{id_col}"], []
-        for n, table in enumerate(population.tables, start=1):
-            picks += [f"t{n}.{d.quote(name)}" for name in columns_by_table[table_key(table)]]
-            source = f"{d.quote_table(table)} t{n}"
-            joins.append(f"FROM {source}" if n == 1 else f"LEFT JOIN {source} ON t{n}.{id_col} = t1.{id_col}")
-        relation = f"(SELECT {', '.join(picks)} {' '.join(joins)})"
-    return {"layout": "wide", "population": relation, "id_source": relation, "population_label": population.describe()}
+        tables = [(d.quote_table(t), [d.quote(name) for name in columns_by_table[table_key(t)]]) for t in population.tables]
+        relation = render("wide_population.sql.j2", d, tables=tables, id_col=d.quote(id_column)).strip()
+    return {"layout": "wide", "population": relation, "long": None, "id_source": relation, "population_label": population.describe()}
 
 
 def _long_context(d: Dialect, population: Long, id_column: str) -> dict[str, Any]:
@@ -175,7 +179,8 @@ def _long_context(d: Dialect, population: Long, id_column: str) -> dict[str, Any
     ids = d.quote_table(population.ids) if population.ids is not None else None
     return {
         "layout": "long",
-        "long": {"table": table, "ids": ids, "feature_col": d.quote(population.feature_column), "value_col": d.quote(population.value_column)},
+        "population": None,
+        "long": LongTable(table, ids, feature_col=d.quote(population.feature_column), value_col=d.quote(population.value_column)),
         "id_source": ids or table,
         "population_label": population.describe(),
     }
@@ -194,7 +199,7 @@ def _population_note(population: Population) -> str:
     return f"{population.describe()} (wide)"
 
 
-def computes_text(statement: str, job: dict[str, Any], n_selected: int | None = None) -> str:
+def computes_text(statement: str, job: StatementContext, n_selected: int | None = None) -> str:
     """What a statement computes, in plain words, for its header (no apostrophe: the Hive
     CLI tracks quotes inside comments)."""
     profile = "profiles each feature against the seed (JS divergence of histograms), weighs the most divergent"
@@ -206,20 +211,20 @@ def computes_text(statement: str, job: dict[str, Any], n_selected: int | None = 
         return "reads the range, count, mean and sum of squares of every candidate feature over the profiled customers, for the profile statement"
     if statement == "sample":
         return "draws the profiled sample: the rows of the sampled customers and of the seed, flagged, kept in a temporary table for the profile"
-    top = f"returns the top {job['size_label']} ids{' not in the seed' if job['exclude_seed'] else ''} with rank and distance"
+    top = f"returns the top {job.size_label} ids{' not in the seed' if job.exclude_seed else ''} with rank and distance"
     if statement == "lookalike":
-        return f"{profile}, ranks customers by {job['method_label']} to the seed mean, {top}"
+        return f"{profile}, ranks customers by {job.method_label} to the seed mean, {top}"
     if statement == "covariance":
         return "the population covariance of the selected features standardized values (NULL as 0), for the Mahalanobis distance"
     if statement == "rank":
-        return f"ranks customers by {job['method_label']} to the seed mean over the {n_selected} selected features (weights from the profile), {top}"
+        return f"ranks customers by {job.method_label} to the seed mean over the {n_selected} selected features (weights from the profile), {top}"
     return "counts the audience (the ids in seed_ids) in each bin of the selected features histograms, on the profile bins, and its mean value per feature"
 
 
 def _size_context(size: int | Fraction) -> dict[str, Any]:
     if isinstance(size, Fraction):
         label = f"{float(size) * 100:g}% of the ranked population"
-        return {"size": None, "size_share": {"num": size.numerator, "den": size.denominator}, "size_label": label}
+        return {"size": None, "size_share": SizeShare(size.numerator, size.denominator), "size_label": label}
     return {"size": size, "size_share": None, "size_label": str(size)}
 
 
@@ -230,12 +235,12 @@ def _ranked_relation(population: Population, layout: dict[str, Any], population_
     return "ranked_population" if population_filter else layout["population"]
 
 
-def _sample_context(sample: float | None) -> dict[str, Any]:
+def _sample_context(sample: int | float | None) -> SampleContext:
     if sample is None:
-        return {"kind": "all"}
+        return SampleContext("all")
     if isinstance(sample, float):
-        return {"kind": "fraction", "fraction": sample, "below": sample_threshold(sample)}
-    return {"kind": "count", "n": sample}
+        return SampleContext("fraction", fraction=sample, below=sample_threshold(sample))
+    return SampleContext("count", n=sample)
 
 
 def _group_size(d: Dialect, bins: int) -> int:
@@ -251,8 +256,8 @@ def _group_size(d: Dialect, bins: int) -> int:
     return size
 
 
-def _facts_checked(exclude_value: bool) -> list[str]:
+def _facts_checked(exclude_value: bool) -> tuple[str, ...]:
     """The facts of every check, in the checks' order (without a value-based seed's)."""
     from .checks import CHECKS, VALUE_FACTS
 
-    return [c.fact for c in CHECKS if not (exclude_value and c.fact in VALUE_FACTS)]
+    return tuple(c.fact for c in CHECKS if not (exclude_value and c.fact in VALUE_FACTS))

@@ -29,7 +29,6 @@ Each method named (``model.METHODS``) runs as a copy of the model with that meth
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import os
 import time
@@ -44,10 +43,11 @@ import pandas as pd
 from .audiences import check_id_kind
 from .connections import warehouse_for
 from .errors import InputError
-from .methods import METHODS
+from .holdout import holdout_mask, parse_holdout, parse_methods, parse_shares
 from .model import Lookalike
 from .pictures import plot_recall
-from .population import Long, Wide, sample_threshold
+from .population import Long, Wide
+from .render import render
 from .result import LookalikeResult
 from .schema import filter_condition
 from .seed import Seed, as_seed, python_id
@@ -193,7 +193,7 @@ def evaluate(
     shares = parse_shares(shares)
     if not isinstance(model, Lookalike):
         raise InputError(f"evaluate needs a Lookalike model, not a {type(model).__name__}")
-    models = {method: dataclasses.replace(model, method=method) for method in _parse_methods(methods)}
+    models = {method: dataclasses.replace(model, method=method) for method in parse_methods(methods)}
     seed = as_seed(seed)
     started = time.perf_counter()
     report = progress or (lambda step, seconds: None)
@@ -295,75 +295,6 @@ def write_evaluation(out: str | os.PathLike, evaluation: Evaluation) -> dict[str
     return {name: out / name for name in names}
 
 
-# --------------------------------------------------------------------------- inputs
-def holdout_mask(ids: Sequence[object], holdout: float) -> np.ndarray:
-    """Which ids are hidden: those whose md5 (of the id as text, lower-case hex) starts
-    with 8 digits below ``holdout`` of their range; the rule of a fraction ``sample``."""
-    below = sample_threshold(holdout)
-    return np.array([hashlib.md5(str(v).encode("utf-8")).hexdigest()[:8] < below for v in ids], dtype=bool)
-
-
-def parse_holdout(holdout: object) -> float:
-    """A share strictly between 0 and 1: 0.5, or text such as "50%" or "0.5"."""
-    value = _parse_share(holdout, "holdout")
-    if not 0 < value < 1:
-        raise InputError(f"holdout {holdout!r} must lie strictly between 0 and 1 (or 0% and 100%): the seed needs a hidden and a kept part")
-    return value
-
-
-def parse_shares(shares: object) -> tuple[float, ...]:
-    """Shares of the population in (0, 1], ascending, each once: numbers, texts such as
-    "5%", or one comma-separated text ("1%,5%,10%")."""
-    if isinstance(shares, str):
-        items: list[object] = [s.strip() for s in shares.split(",") if s.strip()]
-    elif isinstance(shares, (int, float)):
-        items = [shares]
-    elif isinstance(shares, Iterable):
-        items = list(shares)
-    else:
-        raise InputError(f"shares must be a list of shares of the population such as 1%,5%,10%, not {shares!r}")
-    if not items:
-        raise InputError("shares is empty: give at least one share of the population, e.g. 1%,5%,10%")
-    values = []
-    for item in items:
-        value = _parse_share(item, "share")
-        if not 0 < value <= 1:
-            raise InputError(f"share {item!r} must lie in (0, 1] (or (0%, 100%]): it is a share of the population")
-        values.append(value)
-    return tuple(sorted(set(values)))
-
-
-def _parse_methods(methods: object) -> list[str]:
-    if isinstance(methods, str):
-        names = [m.strip() for m in methods.split(",") if m.strip()]
-    elif isinstance(methods, Iterable):
-        names = [str(m).strip() for m in methods]
-    else:
-        raise InputError(f"methods must be method names such as euclidean, not {methods!r}")
-    if not names:
-        raise InputError(f"methods is empty: name at least one of {', '.join(METHODS)}")
-    for name in names:
-        if name not in METHODS:
-            raise InputError(f"method {name!r} is not available: use one of {', '.join(METHODS)}")
-    return list(dict.fromkeys(names))
-
-
-def _parse_share(value: object, what: str) -> float:
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            raise InputError(f"{what} {text!r} is not a number: give a share such as 0.5 or 50%") from None
-    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        number = float(value)
-    else:
-        raise InputError(f"{what} must be a share such as 0.5 or 50%, not {value!r}")
-    if not math.isfinite(number):
-        raise InputError(f"{what} {value!r} is not a finite number: give a share such as 0.5 or 50%")
-    return number
-
-
 def _percent(share: float) -> str:
     """1%, 12.5%, 0.1%: a share as short as it is exact."""
     return f"{share * 100:.4g}%"
@@ -399,17 +330,15 @@ def _count_population(
         relation = f"{quoted} p"
     # the validated filter, placed as the templates place it: inside its own parentheses
     condition = filter_condition(model, d, population_filter, warehouse)
-    kept = "1" if condition is None else f"CASE WHEN (\n{condition}\n) THEN 1 ELSE 0 END"
-    sql = f"SELECT SUM({kept}) AS n_population FROM {relation}"
-    n_population = warehouse.run_step("counting the population", sql, timeout).iloc[0, 0]
+    def holdout_sql(part: str, **ids: Any) -> str:
+        return render("holdout.sql.j2", d, part=part, relation=relation, id_col=id_col, condition=condition, **ids)
+
+    n_population = warehouse.run_step("counting the population", holdout_sql("count"), timeout).iloc[0, 0]
     if len(hidden) <= d.max_inline_ids:
-        literals = ", ".join(d.id_literal(v) for v in hidden)
-        sql = f"SELECT p.{id_col} AS hidden_id, {kept} AS kept FROM {relation} WHERE p.{id_col} IN ({literals})"
-        frame = warehouse.run_step("finding the hidden ids", sql, timeout)
+        frame = warehouse.run_step("finding the hidden ids", holdout_sql("hidden", ids=[d.id_literal(v) for v in hidden], ids_table=None), timeout)
     else:
         with warehouse.temporary_ids(hidden) as name:
-            sql = f"SELECT p.{id_col} AS hidden_id, {kept} AS kept FROM {relation} JOIN {d.quote_table(name)} h ON p.{id_col} = h.seed_id"
-            frame = warehouse.run_step("finding the hidden ids", sql, timeout)
+            frame = warehouse.run_step("finding the hidden ids", holdout_sql("hidden", ids_table=d.quote_table(name)), timeout)
     found = {python_id(v) for v, k in zip(frame.iloc[:, 0], frame.iloc[:, 1]) if int(k) == 1}
     return 0 if pd.isna(n_population) else int(n_population), len(frame), found
 

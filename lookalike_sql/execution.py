@@ -5,6 +5,7 @@ checked before the next statement is rendered from it."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from .methods import REGISTRY, likelihood_ratios
 from .render import render
 from .result import LookalikeResult
 from .seed import Seed
+from .template_data import FeatureContext, FeatureRange, Ranges, SelectedFeature, StatementContext
 from .warehouse import Warehouse, temporary_name
 
 if TYPE_CHECKING:
@@ -61,29 +63,28 @@ def execute_job(
         seconds[step] = time.perf_counter() - t0
         return frame
 
-    facts = _facts(run("facts", render("facts.sql.j2", d, purpose="the population and seed facts checked first", computes=computes_text("facts", job), **job)))
+    facts = _facts(run("facts", render("facts.sql.j2", d, purpose="the population and seed facts checked first", computes=computes_text("facts", job), job=job)))
     # Python ids are counted as given, so the report shows how many were not found.
     n_seed_ids = n_ids_given if n_ids_given is not None else facts["n_seed_ids"]
     _check_facts(facts, job, seed, n_seed_ids)
-    if d.ranges_first and job["shape"] == "one_row":
-        if job["sample"]["kind"] != "all":  # drawn once, into a temporary table the next two statements read
+    if d.ranges_first and job.shape == "one_row":
+        if job.sample.kind != "all":  # drawn once, into a temporary table the next two statements read
             name = temporary_name("lookalike_sample")
             stack.enter_context(warehouse.dropping(name))
-            sample = render("sample.sql.j2", d, purpose="draw the profile sample", computes=computes_text("sample", job), **job)
-            run("sample", f"CREATE TEMPORARY TABLE {d.quote(name)} AS\n{sample}")
-            job = {**job, "sample_table": d.quote(name)}
-        ranges = run("ranges", render("ranges.sql.j2", d, purpose="the ranges of the features, pass 1 of the profile", computes=computes_text("ranges", job), **job))
-        job = {**job, "ranges": _literal_ranges(ranges, job, facts["n_population"], d)}
-    profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=computes_text("profile", job), **job))
-    profile = _normalise_profile(profile, job["features"])
+            run("sample", render("sample.sql.j2", d, purpose="draw the profile sample", computes=computes_text("sample", job), job=job, into=d.quote(name)))
+            job = job.replace(sample_table=d.quote(name))
+        ranges = run("ranges", render("ranges.sql.j2", d, purpose="the ranges of the features, pass 1 of the profile", computes=computes_text("ranges", job), job=job))
+        job = job.replace(ranges=_literal_ranges(ranges, job, facts["n_population"], d))
+    profile = run("profile", render("profile.sql.j2", d, purpose="profile and select the features", computes=computes_text("profile", job), job=job))
+    profile = _normalise_profile(profile, job.features)
     _check_profile(profile, job)
     n_population = facts["n_population"]
     n_seed_found = int(profile["n_seed_found"].iloc[0])
     n_profiled = int(profile["n_profiled"].iloc[0])
     if n_seed_found == 0:
         raise InputError(
-            f"none of the {n_seed_ids} seed ids is in the population table {job['population_label']}: "
-            f"check that the seed holds values of {job['id_col']}"
+            f"none of the {n_seed_ids} seed ids is in the population table {job.population_label}: "
+            f"check that the seed holds values of {job.id_col}"
         )
     chosen = profile[profile["weight"].notna()].sort_values("idx")
     if chosen.empty:
@@ -98,34 +99,25 @@ def execute_job(
             f"No feature reaches the JS-divergence threshold {model.threshold} (highest: {near}): "
             "lower the threshold or use a sharper seed."
         )
-    by_idx = {f["idx"]: f for f in job["features"]}
-    selected = [
-        {
-            **by_idx[int(r.idx)], "weight": r.weight, "mean": r.mean, "std": r.std, "persona": r.persona, "lo": r.lo, "hi": r.hi,
-            "width": r.hi - r.lo, **dict(zip(("lrs", "lr_null"), likelihood_ratios(r._asdict(), model.bins))),
-        }
-        for r in chosen.itertuples()
-    ]
-    for f in selected:  # the method's constants as literals
-        f["terms"] = {k: d.float_literal(f[k]) for k in ("weight", "mean", "std", "persona", "lo", "width", "lr_null")}
-        f["terms"]["lrs"] = [d.float_literal(v) for v in f["lrs"]]
+    by_idx = {f.idx: f for f in job.features}
+    selected = [_selected(by_idx[int(r.idx)], r._asdict(), model.bins, d) for r in chosen.itertuples()]
     selected_rows = [  # the long layout's selected features, as literal rows
-        [d.text_column(f["name"]), f["fill_sql"], *(f["terms"][k] for k in ("weight", "mean", "std", "persona"))]
-        + ([f["terms"]["lo"], f["terms"]["width"], *f["terms"]["lrs"], f["terms"]["lr_null"]] if REGISTRY[model.method].bin_ratios else [])
+        [d.text_column(f.name), f.fill_sql, *(f.terms[k] for k in ("weight", "mean", "std", "persona"))]
+        + ([f.terms["lo"], f.terms["width"], *f.terms["lrs"], f.terms["lr_null"]] if REGISTRY[model.method].bin_ratios else [])
         for f in selected
-    ] if job["layout"] == "long" else []
+    ] if job.layout == "long" else []
     inverse = _inverse_covariance(run, d, job, selected) if REGISTRY[model.method].covariance else None
     audience = run(
         "rank",
         render(
             "rank.sql.j2", d, purpose="rank customers by the selected features", computes=computes_text("rank", job, len(selected)),
-            selected=selected, selected_rows=selected_rows, inverse=inverse, **job,
-            persona_norm=sum((f["weight"] * f["persona"]) * (f["weight"] * f["persona"]) for f in selected),
+            selected=selected, selected_rows=selected_rows, inverse=inverse, job=job,
+            persona_norm=sum((f.weight * f.persona) * (f.weight * f.persona) for f in selected),
         ),
     )
     if "repeated_pairs" in audience.columns:  # the long ranking's own check
         if (pd.to_numeric(audience["repeated_pairs"]) > 0).any():
-            raise InputError(f"{REPEATED_PAIRS} ({job['population_label']})")
+            raise InputError(f"{REPEATED_PAIRS} ({job.population_label})")
         audience = audience.drop(columns="repeated_pairs")
     audience.columns = [model.id_column, "rank", "distance"]
     audience["rank"] = audience["rank"].astype("int64")
@@ -149,26 +141,26 @@ def execute_job(
         n_seed_found=n_seed_found,
         n_profiled=n_profiled,
         threshold=model.threshold,
-        size=job["size"],
+        size=job.size,
         seconds=seconds,
-        seed_value=job["seed"].get("value_name"),
+        seed_value=job.seed.value_name,
         seed_value_total=float(profile["seed_value_total"].iloc[0]) if "seed_value_total" in profile.columns else None,
         seed_effective_size=float(profile["seed_effective_size"].iloc[0]) if "seed_effective_size" in profile.columns else None,
     )
 
 
 def _inverse_covariance(
-    run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], selected: list[dict[str, Any]]
+    run: Callable[[str, str], pd.DataFrame], d: Dialect, job: StatementContext, selected: list[SelectedFeature]
 ) -> list[list[float]]:
     """Mahalanobis: the population covariance of the selected standardized features,
     computed in the warehouse (only the k x k matrix comes back), inverted here. A
     singular matrix (a feature the others determine) gets its pseudo-inverse."""
     import numpy as np
 
-    row = run("covariance", render("covariance.sql.j2", d, purpose="the covariance of the selected features", computes=computes_text("covariance", job), selected=selected, **job))
+    row = run("covariance", render("covariance.sql.j2", d, purpose="the covariance of the selected features", computes=computes_text("covariance", job), selected=selected, job=job))
     values = {c.lower(): v for c, v in row.iloc[0].items()}
     if values["repeated_pairs"] and int(values["repeated_pairs"]) > 0:
-        raise InputError(f"{REPEATED_PAIRS} ({job['population_label']})")
+        raise InputError(f"{REPEATED_PAIRS} ({job.population_label})")
     k = len(selected)
     covariance = np.zeros((k, k))
     for i in range(k):
@@ -178,16 +170,19 @@ def _inverse_covariance(
 
 
 def _audience_counts(
-    model: Lookalike, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed, selected: list[dict[str, Any]], features: pd.DataFrame
+    model: Lookalike, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: StatementContext, members: Seed, selected: list[SelectedFeature], features: pd.DataFrame
 ) -> dict[int, list[int]]:
     """The audience's count in each bin of each selected feature (by its idx), in the
     warehouse; fills features["lookalike_mean"]."""
-    job = {**job, "seed": audience_context(d, members, None, model.id_column), "seed_note": f"the audience ({seed_note(members, members, '')}) in seed_ids, the seed of the job: {job['seed_note']}"}
+    job = job.replace(
+        seed=audience_context(d, members, None, model.id_column),
+        seed_note=f"the audience ({seed_note(members, members, '')}) in seed_ids, the seed of the job: {job.seed_note}",
+    )
     computes = computes_text("histograms", job)
     counts: dict[int, list[int]] = {}
-    if job["layout"] == "long":
-        rows = [["1", str(f["idx"]), d.text_column(f["name"]), f["fill_sql"], d.float_literal(f["lo"]), d.float_literal(f["width"])] for f in selected]
-        frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=selected, selected_rows=rows, **job))
+    if job.layout == "long":
+        rows = [["1", str(f.idx), d.text_column(f.name), f.fill_sql, d.float_literal(f.lo), d.float_literal(f.width)] for f in selected]
+        frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=selected, selected_rows=rows, job=job))
         frame.columns = [c.lower() for c in frame.columns]
         for r in frame.itertuples(index=False):
             idx = int(r.idx)
@@ -198,33 +193,31 @@ def _audience_counts(
         per_chunk = len(selected) if d.max_columns is None else max(1, (d.max_columns - 1) // (model.bins + 1))
         for start in range(0, len(selected), per_chunk):
             chunk = selected[start : start + per_chunk]
-            frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=chunk, **job))
+            frame = run("histograms", render("histograms.sql.j2", d, purpose="the histograms of the audience", computes=computes, selected=chunk, job=job))
             row = {c.lower(): v for c, v in frame.iloc[0].items()}
             for f in chunk:
-                counts[f["idx"]] = [_count(row[f"h_{f['idx']}_{k}"]) for k in range(model.bins)]
-                features.loc[features["idx"] == f["idx"], "lookalike_mean"] = float(row[f"mean_{f['idx']}"])
+                counts[f.idx] = [_count(row[f"h_{f.idx}_{k}"]) for k in range(model.bins)]
+                features.loc[features["idx"] == f.idx, "lookalike_mean"] = float(row[f"mean_{f.idx}"])
     return counts
 
 
 def _audience_histograms(
-    model: Lookalike, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: dict[str, Any], members: Seed | None, selected: list[dict[str, Any]], features: pd.DataFrame
+    model: Lookalike, run: Callable[[str, str], pd.DataFrame], d: Dialect, job: StatementContext, members: Seed | None, selected: list[SelectedFeature], features: pd.DataFrame
 ) -> pd.DataFrame:
     """The histograms step: the audience's counts on the profile's bins, beside the
     population's and the seed's (from the profile), one row per selected feature and
     bin. Fills features["lookalike_mean"]. ``members`` None is an empty audience."""
-    weighted = bool(job["seed"]["value"])  # the job's seed: its histogram counts are weighted
-    for f in selected:
-        f["width"] = f["hi"] - f["lo"]
-    counts = {f["idx"]: [0] * model.bins for f in selected} if members is None else _audience_counts(model, run, d, job, members, selected, features)
+    weighted = bool(job.seed.value)  # the job's seed: its histogram counts are weighted
+    counts = {f.idx: [0] * model.bins for f in selected} if members is None else _audience_counts(model, run, d, job, members, selected, features)
     table = []
     for f in selected:
-        profile_row = features[features["idx"] == f["idx"]].iloc[0]
-        edges = [f["lo"] + f["width"] * k / model.bins for k in range(model.bins + 1)]
+        profile_row = features[features["idx"] == f.idx].iloc[0]
+        edges = [f.lo + f.width * k / model.bins for k in range(model.bins + 1)]
         for k in range(model.bins):
             table.append(
                 {
-                    "feature": f["name"], "bin": k, "bin_lo": edges[k], "bin_hi": edges[k + 1],
-                    "population": int(profile_row[f"p_{k}"]), "lookalike": counts[f["idx"]][k],
+                    "feature": f.name, "bin": k, "bin_lo": edges[k], "bin_hi": edges[k + 1],
+                    "population": int(profile_row[f"p_{k}"]), "lookalike": counts[f.idx][k],
                     # a value-based seed's counts are weighted: members in value terms
                     "seed": float(profile_row[f"q_{k}"]) if weighted else int(profile_row[f"q_{k}"]),
                 }
@@ -244,30 +237,30 @@ def _facts(frame: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def _check_facts(facts: dict[str, int], job: dict[str, Any], seed: Seed, n_seed_ids: int) -> None:
+def _check_facts(facts: dict[str, int], job: StatementContext, seed: Seed, n_seed_ids: int) -> None:
     """What stops a job before its profile, said with the table and the counts: an empty
     population, NULL or repeated ids, an empty seed, a value-based seed's bad values."""
-    where, id_name = job["population_label"], job["id_col"]
+    where, id_name = job.population_label, job.id_col
     if facts["n_population"] == 0:
         raise InputError(f"the population {where} is empty: check the table")
     if facts["n_null_ids"] > 0:
         raise InputError(f"{facts['n_null_ids']:,} customers of {where} have a NULL id {id_name}: filter them out in a view")
     if facts["n_duplicate_ids"] > 0:
-        joined = " (or a table joined on the id repeats it)" if job["layout"] == "wide" and "JOIN" in job["population"] else ""
+        joined = " (or a table joined on the id repeats it)" if job.layout == "wide" and "JOIN" in job.population else ""
         raise InputError(
             f"{facts['n_duplicate_ids']:,} ids {id_name} appear more than once in {where}{joined}: "
             "make the id unique (a view with one row per customer)"
         )
     if n_seed_ids == 0:
         raise InputError(f"the seed ({seed.describe()}) returned no ids: check the seed table or query")
-    if job["seed"]["value"] and facts["n_bad_seed_values"] > 0:
+    if job.seed.value and facts["n_bad_seed_values"] > 0:
         raise InputError(
-            f"{facts['n_bad_seed_values']:,} seed ids have a value {job['seed']['value_name']!r} that is NULL, negative or not finite: "
+            f"{facts['n_bad_seed_values']:,} seed ids have a value {job.seed.value_name!r} that is NULL, negative or not finite: "
             "give every member a value of 0 or more"
         )
 
 
-def _normalise_profile(profile: pd.DataFrame, features: list[dict[str, Any]]) -> pd.DataFrame:
+def _normalise_profile(profile: pd.DataFrame, features: Sequence[FeatureContext]) -> pd.DataFrame:
     """The profile step's rows, typed, in feature order, each named (the SQL carries the
     feature's index only)."""
     profile = profile.copy()
@@ -285,17 +278,27 @@ def _normalise_profile(profile: pd.DataFrame, features: list[dict[str, Any]]) ->
     integers += ["n_profiled", "n_seed_found"] + (["n_bad_seed_values"] if weighted else [])
     for column in integers + [c for c in counts + ["seed_weight"] if not (weighted and c in seed_counts)]:
         profile[column] = pd.to_numeric(profile[column]).fillna(0).astype("int64")
-    name_of = {f["idx"]: f["name"] for f in features}
+    name_of = {f.idx: f.name for f in features}
     profile = profile.copy()  # one block again after the column-by-column typing (many bins)
     profile.insert(1, "feature", profile["idx"].map(name_of))
     return profile.sort_values("idx").reset_index(drop=True)
+
+
+def _selected(feature: FeatureContext, row: dict[str, Any], bins: int, d: Dialect) -> SelectedFeature:
+    """A selected feature with its profile row's numbers, and them as SQL literals."""
+    lrs, lr_null = likelihood_ratios(row, bins)
+    numbers = {k: row[k] for k in ("weight", "mean", "std", "persona", "lo", "hi")}
+    terms: dict[str, Any] = {k: d.float_literal(v) for k, v in {**numbers, "width": row["hi"] - row["lo"], "lr_null": lr_null}.items()}
+    terms["lrs"] = [d.float_literal(v) for v in lrs]
+    fields = {f.name: getattr(feature, f.name) for f in dataclasses.fields(feature)}
+    return SelectedFeature(**fields, **numbers, lrs=tuple(lrs), lr_null=lr_null, terms=terms)
 
 
 #: the repeated-pairs check's words (checks.py), said with the table in Python
 REPEATED_PAIRS = f"{check('repeated_pairs').reason}: {check('repeated_pairs').fix}"
 
 
-def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int, d: Dialect) -> dict[str, Any]:
+def _literal_ranges(frame: pd.DataFrame, job: StatementContext, n_population: int, d: Dialect) -> Ranges:
     """The ranges step's one row as SQL numbers for the profile statement: per feature its
     lo, hi, width (NULL for a constant feature), count, mean and, where pass 1 gives it
     without cancellation, its standard deviation (else None). A feature with NaN or
@@ -307,19 +310,21 @@ def _literal_ranges(frame: pd.DataFrame, job: dict[str, Any], n_population: int,
         return f"CAST(NULL AS {d.double_type})" if pd.isna(value) else d.float_literal(value)
 
     features, bad = {}, []
-    for f in job["features"]:
-        i = f["idx"]
+    for f in job.features:
+        i = f.idx
         lo, hi, mean, count = row[f"lo_{i}"], row[f"hi_{i}"], row[f"mean_{i}"], int(row[f"pop_count_{i}"])
         # NULL only when no value (lo, hi) or no customer (mean); NaN or inf otherwise
         if (count > 0 and not (math.isfinite(lo) and math.isfinite(hi))) or (n_profiled > 0 and not math.isfinite(mean)):
-            bad.append(f["name"])
+            bad.append(f.name)
             continue
-        features[i] = {"lo": number(lo), "hi": number(hi), "width": number(row[f"width_{i}"]), "pop_count": count, "mean": number(mean),
-                       "std": _spread_in_one_pass(row[f"sum_squares_{i}"], mean, n_profiled, d)}
+        features[i] = FeatureRange(
+            lo=number(lo), hi=number(hi), width=number(row[f"width_{i}"]), pop_count=count, mean=number(mean),
+            std=_spread_in_one_pass(row[f"sum_squares_{i}"], mean, n_profiled, d),
+        )
     if bad:
-        raise _non_finite_error(bad, job["population_label"])
-    one_pass_spread = [i for i, f in features.items() if f["std"] is not None]
-    return {"n_population": n_population, "n_profiled": n_profiled, "features": features, "one_pass_spread": one_pass_spread}
+        raise _non_finite_error(bad, job.population_label)
+    one_pass_spread = tuple(i for i, f in features.items() if f.std is not None)
+    return Ranges(n_population=n_population, n_profiled=n_profiled, features=features, one_pass_spread=one_pass_spread)
 
 
 #: the one-pass variance E[x'^2] - mean^2 is used when E[x'^2] is at most this many times
@@ -346,15 +351,15 @@ def _non_finite_error(names: Sequence[str], where: str) -> InputError:
     return InputError(f"feature {shown} of {where} holds NaN or infinite values: replace them with NULL in a view, or leave the feature out")
 
 
-def _check_profile(profile: pd.DataFrame, job: dict[str, Any]) -> None:
+def _check_profile(profile: pd.DataFrame, job: StatementContext) -> None:
     """What the profile shows that stops the job, with the feature named: repeated (id,
     feature) pairs, a value-based seed worth 0, non-finite values."""
     first = profile.iloc[0]
-    where = job["population_label"]
+    where = job.population_label
     if profile["repeated_pairs"].max() > 0:
         raise InputError(f"{REPEATED_PAIRS} ({where})")
     if "seed_value_total" in profile.columns and first["n_seed_found"] > 0 and not first["seed_value_total"] > 0:
-        raise InputError(f"the values {job['seed']['value_name']!r} of the seed members found add up to 0: give some members a value above 0")
+        raise InputError(f"the values {job.seed.value_name!r} of the seed members found add up to 0: give some members a value above 0")
     bad = profile.loc[profile["non_finite"] > 0, "feature"]  # flagged in SQL, where NaN and NULL differ
     if len(bad):
         raise _non_finite_error(list(bad), where)

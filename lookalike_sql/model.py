@@ -108,14 +108,14 @@ class Lookalike:
         warehouse = warehouse_for(connection) if connection is not None else None
         exclusions = [as_seed(e) for e in exclude]
         job = prepare(self, d, as_seed(seed), size, exclude_seed, warehouse, exclusions=exclusions, population_filter=population_filter)
-        return render("lookalike.sql.j2", d, purpose="the lookalike audience as one statement", computes=computes_text("lookalike", job), **job)
+        return render("lookalike.sql.j2", d, purpose="the lookalike audience as one statement", computes=computes_text("lookalike", job), job=job)
 
     def profile_sql(self, seed: Seed | Sequence[object], *, dialect: str | Dialect = "duckdb", connection: Any = None) -> str:
         """The profiling statement alone: one row per candidate feature."""
         d = get_dialect(dialect)
         warehouse = warehouse_for(connection) if connection is not None else None
         job = prepare(self, d, as_seed(seed), 1, False, warehouse)
-        return render("profile.sql.j2", d, purpose="profile and select the features", computes=computes_text("profile", job), **job)
+        return render("profile.sql.j2", d, purpose="profile and select the features", computes=computes_text("profile", job), job=job)
 
     # ----------------------------------------------------------------- execution
     def execute(

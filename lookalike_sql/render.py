@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -19,6 +19,9 @@ from .console import comment_text
 from .dialects import Dialect, get_dialect
 from .errors import InputError
 from .resources import sql_dir
+
+if TYPE_CHECKING:
+    from .template_data import StatementContext
 
 
 class DialectMacros:
@@ -71,8 +74,11 @@ def sql_sum(terms: list[str]) -> str:
     return terms[0]
 
 
-def render(template: str, dialect: str | Dialect, **context: Any) -> str:
-    """Render ``templates/<template>`` for ``dialect`` and return tidy SQL text."""
+def render(template: str, dialect: str | Dialect, job: StatementContext | None = None, **context: Any) -> str:
+    """Render ``templates/<template>`` for ``dialect`` and return tidy SQL text. The
+    template reads the job's context (``context.prepare()``) and the other variables given."""
+    if job is not None:
+        context = {**job.variables(), **context}
     d = get_dialect(dialect)
     env = environment()
     helpers = {

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .dialects import Dialect, split_table_name
 from .errors import InputError
 from .population import Long, Wide
+from .render import render
 from .seed import Seed
 from .warehouse import Column, Warehouse
 
@@ -122,7 +123,7 @@ def long_feature_names(warehouse: Warehouse, population: Long) -> list[str]:
     no feature: no statement reads them, and they are not a candidate (not "None")."""
     d = warehouse.dialect
     table, feature = d.quote_table(population.table), d.quote(population.feature_column)
-    sql = f"SELECT DISTINCT {feature} AS feature FROM {table} WHERE {feature} IS NOT NULL"
+    sql = render("feature_names.sql.j2", d, table=table, feature_col=feature)
     return sorted(str(name) for name in warehouse.run_step(f"reading the feature names of {table}", sql).iloc[:, 0])
 
 

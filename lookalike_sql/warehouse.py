@@ -156,8 +156,12 @@ class Warehouse(abc.ABC):
     def dropping(self, table: str) -> Iterator[None]:
         """Drop the job's own temporary table ``table`` (a name from temporary_name())
         when the block ends, however it ends."""
-        with cleanup_on_exit(lambda: self._fetch(f"DROP TABLE IF EXISTS {self.dialect.quote(table)}")):
+        with cleanup_on_exit(lambda: self._write(f"DROP TABLE IF EXISTS {self.dialect.quote(table)}")):
             yield
+
+    def _write(self, sql: str) -> None:
+        """Run a statement that returns no rows (the job's own temporary tables)."""
+        self._fetch(sql)
 
     @abc.abstractmethod
     def temporary_ids(self, ids: Sequence[object], values: Sequence[float] | None = None) -> contextlib.AbstractContextManager[str]:

@@ -196,26 +196,26 @@ shares AS (
   -- stage: select, the share of the population (p) and of the seed (q) in each bin
   SELECT
     pr.*,
-    CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_0,
-    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_0,
-    CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_1,
-    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_1,
-    CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_2,
-    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_2,
-    CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_3,
-    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_3,
-    CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_4,
-    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_4,
-    CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_5,
-    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_5,
-    CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_6,
-    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_6,
-    CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_7,
-    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_7,
-    CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_8,
-    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_8,
-    CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pp_9,
-    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS qq_9
+    CAST(pr.p_0 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_0,
+    CAST(pr.q_0 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_0,
+    CAST(pr.p_1 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_1,
+    CAST(pr.q_1 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_1,
+    CAST(pr.p_2 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_2,
+    CAST(pr.q_2 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_2,
+    CAST(pr.p_3 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_3,
+    CAST(pr.q_3 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_3,
+    CAST(pr.p_4 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_4,
+    CAST(pr.q_4 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_4,
+    CAST(pr.p_5 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_5,
+    CAST(pr.q_5 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_5,
+    CAST(pr.p_6 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_6,
+    CAST(pr.q_6 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_6,
+    CAST(pr.p_7 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_7,
+    CAST(pr.q_7 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_7,
+    CAST(pr.p_8 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_8,
+    CAST(pr.q_8 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_8,
+    CAST(pr.p_9 AS DOUBLE) / NULLIF(pr.pop_count, 0) AS pop_share_9,
+    CAST(pr.q_9 AS DOUBLE) / NULLIF(pr.seed_weight, 0) AS seed_share_9
   FROM profile pr
 ),
 divergence AS (
@@ -238,7 +238,7 @@ divergence AS (
     sh.p_9, sh.q_9,
     sh.seed_dev / NULLIF(sh.std, 0) AS persona,
     CASE WHEN NOT ((COALESCE(sh.lo, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.lo, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.hi, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.hi, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.mean, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.mean, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE)) AND (COALESCE(sh.seed_mean, 0) <= CAST(1.7976931348623157e+308 AS DOUBLE) AND COALESCE(sh.seed_mean, 0) >= -CAST(1.7976931348623157e+308 AS DOUBLE))) THEN 1 ELSE 0 END AS non_finite,
-    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 AND sh.seed_weight > 0 THEN ((((((CASE WHEN sh.pp_0 > 0 THEN sh.pp_0 * LN(sh.pp_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END + CASE WHEN sh.qq_0 > 0 THEN sh.qq_0 * LN(sh.qq_0 / ((sh.pp_0 + sh.qq_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_1 > 0 THEN sh.pp_1 * LN(sh.pp_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END + CASE WHEN sh.qq_1 > 0 THEN sh.qq_1 * LN(sh.qq_1 / ((sh.pp_1 + sh.qq_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_2 > 0 THEN sh.pp_2 * LN(sh.pp_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END + CASE WHEN sh.qq_2 > 0 THEN sh.qq_2 * LN(sh.qq_2 / ((sh.pp_2 + sh.qq_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_3 > 0 THEN sh.pp_3 * LN(sh.pp_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END + CASE WHEN sh.qq_3 > 0 THEN sh.qq_3 * LN(sh.qq_3 / ((sh.pp_3 + sh.qq_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pp_4 > 0 THEN sh.pp_4 * LN(sh.pp_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END + CASE WHEN sh.qq_4 > 0 THEN sh.qq_4 * LN(sh.qq_4 / ((sh.pp_4 + sh.qq_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_5 > 0 THEN sh.pp_5 * LN(sh.pp_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END + CASE WHEN sh.qq_5 > 0 THEN sh.qq_5 * LN(sh.qq_5 / ((sh.pp_5 + sh.qq_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pp_6 > 0 THEN sh.pp_6 * LN(sh.pp_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END + CASE WHEN sh.qq_6 > 0 THEN sh.qq_6 * LN(sh.qq_6 / ((sh.pp_6 + sh.qq_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_7 > 0 THEN sh.pp_7 * LN(sh.pp_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END + CASE WHEN sh.qq_7 > 0 THEN sh.qq_7 * LN(sh.qq_7 / ((sh.pp_7 + sh.qq_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pp_8 > 0 THEN sh.pp_8 * LN(sh.pp_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END + CASE WHEN sh.qq_8 > 0 THEN sh.qq_8 * LN(sh.qq_8 / ((sh.pp_8 + sh.qq_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pp_9 > 0 THEN sh.pp_9 * LN(sh.pp_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END + CASE WHEN sh.qq_9 > 0 THEN sh.qq_9 * LN(sh.qq_9 / ((sh.pp_9 + sh.qq_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
+    CASE WHEN sh.hi > sh.lo AND sh.std > 0 AND sh.seed_count >= 30 AND sh.seed_weight > 0 THEN ((((((CASE WHEN sh.pop_share_0 > 0 THEN sh.pop_share_0 * LN(sh.pop_share_0 / ((sh.pop_share_0 + sh.seed_share_0) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_0 > 0 THEN sh.seed_share_0 * LN(sh.seed_share_0 / ((sh.pop_share_0 + sh.seed_share_0) / 2)) ELSE 0 END) + (CASE WHEN sh.pop_share_1 > 0 THEN sh.pop_share_1 * LN(sh.pop_share_1 / ((sh.pop_share_1 + sh.seed_share_1) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_1 > 0 THEN sh.seed_share_1 * LN(sh.seed_share_1 / ((sh.pop_share_1 + sh.seed_share_1) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pop_share_2 > 0 THEN sh.pop_share_2 * LN(sh.pop_share_2 / ((sh.pop_share_2 + sh.seed_share_2) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_2 > 0 THEN sh.seed_share_2 * LN(sh.seed_share_2 / ((sh.pop_share_2 + sh.seed_share_2) / 2)) ELSE 0 END) + (CASE WHEN sh.pop_share_3 > 0 THEN sh.pop_share_3 * LN(sh.pop_share_3 / ((sh.pop_share_3 + sh.seed_share_3) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_3 > 0 THEN sh.seed_share_3 * LN(sh.seed_share_3 / ((sh.pop_share_3 + sh.seed_share_3) / 2)) ELSE 0 END))) + (((CASE WHEN sh.pop_share_4 > 0 THEN sh.pop_share_4 * LN(sh.pop_share_4 / ((sh.pop_share_4 + sh.seed_share_4) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_4 > 0 THEN sh.seed_share_4 * LN(sh.seed_share_4 / ((sh.pop_share_4 + sh.seed_share_4) / 2)) ELSE 0 END) + (CASE WHEN sh.pop_share_5 > 0 THEN sh.pop_share_5 * LN(sh.pop_share_5 / ((sh.pop_share_5 + sh.seed_share_5) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_5 > 0 THEN sh.seed_share_5 * LN(sh.seed_share_5 / ((sh.pop_share_5 + sh.seed_share_5) / 2)) ELSE 0 END)) + ((CASE WHEN sh.pop_share_6 > 0 THEN sh.pop_share_6 * LN(sh.pop_share_6 / ((sh.pop_share_6 + sh.seed_share_6) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_6 > 0 THEN sh.seed_share_6 * LN(sh.seed_share_6 / ((sh.pop_share_6 + sh.seed_share_6) / 2)) ELSE 0 END) + (CASE WHEN sh.pop_share_7 > 0 THEN sh.pop_share_7 * LN(sh.pop_share_7 / ((sh.pop_share_7 + sh.seed_share_7) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_7 > 0 THEN sh.seed_share_7 * LN(sh.seed_share_7 / ((sh.pop_share_7 + sh.seed_share_7) / 2)) ELSE 0 END)))) + ((CASE WHEN sh.pop_share_8 > 0 THEN sh.pop_share_8 * LN(sh.pop_share_8 / ((sh.pop_share_8 + sh.seed_share_8) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_8 > 0 THEN sh.seed_share_8 * LN(sh.seed_share_8 / ((sh.pop_share_8 + sh.seed_share_8) / 2)) ELSE 0 END) + (CASE WHEN sh.pop_share_9 > 0 THEN sh.pop_share_9 * LN(sh.pop_share_9 / ((sh.pop_share_9 + sh.seed_share_9) / 2)) ELSE 0 END + CASE WHEN sh.seed_share_9 > 0 THEN sh.seed_share_9 * LN(sh.seed_share_9 / ((sh.pop_share_9 + sh.seed_share_9) / 2)) ELSE 0 END)))) / (2 * LN(2)) ELSE 0 END AS js_divergence
   FROM shares sh
 ),
 selection AS (

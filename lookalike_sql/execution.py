@@ -312,13 +312,16 @@ def _literal_ranges(frame: pd.DataFrame, job: StatementContext, n_population: in
     features, bad = {}, []
     for f in job.features:
         i = f.idx
-        lo, hi, mean, count = row[f"lo_{i}"], row[f"hi_{i}"], row[f"mean_{i}"], int(row[f"pop_count_{i}"])
+        lo, hi, count = row[f"lo_{i}"], row[f"hi_{i}"], int(row[f"pop_count_{i}"])
+        # as SQL had it: COALESCE(SUM(x), 0) / NULLIF(COUNT(*), 0) and NULLIF(hi - lo, 0)
+        mean = (0.0 if pd.isna(row[f"sum_{i}"]) else float(row[f"sum_{i}"])) / n_profiled if n_profiled else math.nan
+        width = math.nan if pd.isna(lo) or pd.isna(hi) or hi - lo == 0 else hi - lo
         # NULL only when no value (lo, hi) or no customer (mean); NaN or inf otherwise
         if (count > 0 and not (math.isfinite(lo) and math.isfinite(hi))) or (n_profiled > 0 and not math.isfinite(mean)):
             bad.append(f.name)
             continue
         features[i] = FeatureRange(
-            lo=number(lo), hi=number(hi), width=number(row[f"width_{i}"]), pop_count=count, mean=number(mean),
+            lo=number(lo), hi=number(hi), width=number(width), pop_count=count, mean=number(mean),
             std=_spread_in_one_pass(row[f"sum_squares_{i}"], mean, n_profiled, d),
         )
     if bad:

@@ -250,6 +250,7 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also measure the runs with the code of this git revision")
     parser.add_argument("--repeat", type=int, default=2, help="processes per figure, the best kept (default 2)")
     parser.add_argument("--pandas", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pandas:
         print(json.dumps(pandas_peer(args.pandas)))
@@ -257,10 +258,20 @@ def main() -> None:
 
     scale = 10 if args.quick else 1
     n1, sample = 1_000_000 // scale, args.sample // scale
+
+    def data() -> tuple[str, ...]:
+        shapes = [(n1, 200), (4 * n1, 200), (n1 // 10, 200), (n1, 50), (n1, 800)]
+        return (*(str(wide_file(n, k)) for n, k in shapes), str(long_file(n1)))
+
+    if args.generate:
+        data()
+        return
+    # Generated in a process of its own: Linux carries a parent's peak memory into the
+    # children it starts (ru_maxrss survives fork and exec), so a parent that built the
+    # data would show its own peak as every run's.
     print(f"generating data in {DATA} (kept for reruns) ...", file=sys.stderr, flush=True)
-    base, big = str(wide_file(n1, 200)), str(wide_file(4 * n1, 200))
-    small, narrow, wide = str(wide_file(n1 // 10, 200)), str(wide_file(n1, 50)), str(wide_file(n1, 800))
-    long_path = str(long_file(n1))
+    subprocess.run([sys.executable, __file__, "--generate"] + (["--quick"] if args.quick else []), check=True)
+    base, big, small, narrow, wide, long_path = data()
 
     rows: list[dict] = []
 

@@ -40,11 +40,10 @@ class CheckResult:
     seconds: float = 0.0
 
 
-def check_job(job: Job, *, data: str | None = None, rows: int | None = None, write_sql: str | Path | None = None) -> list[CheckResult]:
+def check_job(job: Job, *, write_sql: str | Path | None = None) -> list[CheckResult]:
     """Every check of the job; never raises for a failing check (it becomes a result)."""
     results: list[CheckResult] = []
-    data = data or job.check_data
-    rows = rows or job.check_rows
+    data, rows = job.check_data, job.check_rows
 
     def step(name: str, action: Any) -> Any:
         started = time.perf_counter()

@@ -106,7 +106,7 @@ def prepare(
     feature_context = tuple(
         FeatureContext(
             idx=i, name=name, col=d.quote(name), order=name_order[name], name_sql=d.string_literal(name), is_double=name in doubles,
-            fill_sql=_fill_sql(d, population.fill_of(name)) if isinstance(population, Long) else None,
+            fill_sql=d.nullable_float_literal(population.fill_of(name)) if isinstance(population, Long) else None,
         )
         for i, name in enumerate(features, start=1)
     )
@@ -157,10 +157,6 @@ def prepare(
         all_facts=_facts_checked(exclude_value=not seed.weighted),
         selection_facts=("n_seed_found", "features_selected") + (("n_bad_seed_values", "seed_value_total") if seed.weighted else ()),
     )
-
-
-def _fill_sql(d: Dialect, fill: float | None) -> str:
-    return f"CAST(NULL AS {d.double_type})" if fill is None else d.float_literal(fill)
 
 
 def _wide_context(d: Dialect, population: Wide, id_column: str, columns_by_table: dict[TableKey, list[str]]) -> dict[str, Any]:

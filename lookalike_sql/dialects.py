@@ -113,6 +113,12 @@ class Dialect:
             raise InputError(f"the number {value} is not finite and cannot be written as an SQL literal")
         return f"CAST({value!r} AS {self.double_type})"
 
+    def nullable_float_literal(self, value: float | None) -> str:
+        """A number as float_literal gives it, or a typed NULL for None (or NaN, pandas' NULL)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return f"CAST(NULL AS {self.double_type})"
+        return self.float_literal(value)
+
     def id_literal(self, value: object) -> str:
         """A customer id as a literal: integers as they are, strings quoted."""
         if isinstance(value, bool):

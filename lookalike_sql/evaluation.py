@@ -330,6 +330,7 @@ def _count_population(
         relation = f"{quoted} p"
     # the validated filter, placed as the templates place it: inside its own parentheses
     condition = filter_condition(model, d, population_filter, warehouse)
+
     def holdout_sql(part: str, **ids: Any) -> str:
         return render("holdout.sql.j2", d, part=part, relation=relation, id_col=id_col, condition=condition, **ids)
 

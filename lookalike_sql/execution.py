@@ -305,9 +305,7 @@ def _literal_ranges(frame: pd.DataFrame, job: StatementContext, n_population: in
     infinite values stops the job here, named."""
     row = {c.lower(): v for c, v in frame.iloc[0].items()}
     n_profiled = int(row["n_profiled"])
-
-    def number(value: Any) -> str:  # NULL (NaN in pandas) where SQL gave NULL
-        return f"CAST(NULL AS {d.double_type})" if pd.isna(value) else d.float_literal(value)
+    number = d.nullable_float_literal  # NULL (NaN in pandas) where SQL gave NULL
 
     features, bad = {}, []
     for f in job.features:

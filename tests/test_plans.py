@@ -36,7 +36,11 @@ SPARK_READS = {
 DUCKDB_READS = {
     ("wide", "one statement"): 5,  # size and ids, range, histograms, the seed's rows, the ranking
     ("wide", "facts"): 1,
-    ("wide", "ranges"): 1,  # pass 1 of the profile, with the sums of squares
+    # pass 1 of the profile: the sums (and sums of squares) read the table; the range and
+    # count come from the stored table's statistics, or read it once more where DuckDB has
+    # none (rows not yet checkpointed, a DataFrame)
+    ("wide", "ranges"): 1,
+    ("wide unstored", "ranges"): 2,
     # pass 2: the seed's rows, and the bin counts by packed keys, one scan of three
     # features' columns per key: each column is read once, the table 1 + K/3 times (one
     # more when a feature's spread is computed around its mean: not with these features)
@@ -118,6 +122,9 @@ def test_duckdb_reads_the_population_a_stated_number_of_times(duckdb_con, n_feat
     duckdb_con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_frame")
     duckdb_con.execute(f"CREATE OR REPLACE TABLE {table}_seed AS SELECT {ID} FROM {table} WHERE {ID} IN ({', '.join(map(str, dataset.seed_ids))})")
     model = Lookalike(table, ID, **dataset.params)
+    unstored = model.execute(duckdb_con, Seed.table(f"{table}_seed"), 100).statements["ranges"]
+    assert duckdb_reads(duckdb_con, unstored, table) == DUCKDB_READS[("wide unstored", "ranges")]
+    duckdb_con.execute("CHECKPOINT")  # the table stored, with its statistics, as a user's table is
     one = model.sql(Seed.table(f"{table}_seed"), 100, dialect="duckdb", connection=duckdb_con)
     assert duckdb_reads(duckdb_con, one, table) == DUCKDB_READS[("wide", "one statement")]
     result = model.execute(duckdb_con, Seed.table(f"{table}_seed"), 100)

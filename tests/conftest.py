@@ -11,7 +11,9 @@ Fixtures:
   hive_cli         hive_cli.HiveCLI: REAL Apache Hive 2.3.9 (its CLI, Derby metastore,
                    MapReduce in local mode) on a fresh home for the session; a JVM
                    per batch of statements, none before a test runs SQL. A test that
-                   uses it is marked engine and hive_cli automatically.
+                   uses it is marked engine and hive_cli automatically. Module
+                   fixtures declared with hive_batches.hive_batch run ahead, on a
+                   background thread, from the start of the session.
 
 An engine that cannot start is skipped locally, but fails the tests when
 CI=true: a missing engine under CI is a failure, never a skip.
@@ -30,6 +32,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import engines
+import hive_batches
 from engines import EngineUnavailable
 from hive_cli import HiveCLI
 
@@ -118,19 +121,41 @@ def spark():
 
 
 _hive_clis: list[HiveCLI] = []  # for the terminal summary
+_hive_missing: list[str] = []  # why real Hive cannot run, once known
+
+
+def _session_hive_cli() -> HiveCLI | None:
+    """The session's one HiveCLI (finds the jars, java and javac, builds the extras jar;
+    no JVM yet), or None with the reason in _hive_missing."""
+    if not _hive_clis and not _hive_missing:
+        try:
+            _hive_clis.append(HiveCLI())
+        except EngineUnavailable as e:
+            _hive_missing.append(str(e))
+    return _hive_clis[0] if _hive_clis else None
+
+
+def pytest_collection_finish(session):
+    # Start the Hive batches the selected tests need, beside the other tests
+    # (tests/hive_batches.py).
+    if session.config.option.collectonly:
+        return
+    names = hive_batches.needed(getattr(item, "fixturenames", ()) for item in session.items)
+    if names and (cli := _session_hive_cli()) is not None:
+        hive_batches.start_ahead(cli, names)
+
+
+def pytest_sessionfinish(session):
+    hive_batches.stop(_hive_clis[0] if _hive_clis else None)
 
 
 @pytest.fixture(scope="session")
 def hive_cli():
-    cli, missing = None, None
-    try:
-        cli = HiveCLI()  # finds the jars, java and javac, builds the extras jar; no JVM yet
-    except EngineUnavailable as e:
-        missing = str(e)
-    if missing:
-        _unavailable(missing)
-    _hive_clis.append(cli)
+    cli = _session_hive_cli()
+    if cli is None:
+        _unavailable(_hive_missing[0])
     yield cli
+    hive_batches.stop(cli)
     cli.close()
 
 

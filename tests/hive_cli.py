@@ -779,6 +779,7 @@ class HiveCLI:
         if self._owns_home:
             atexit.register(shutil.rmtree, self.home, True)
         self.history: list[JvmRun] = []
+        self._running: subprocess.Popen | None = None  # the JVM now running, if any
         self._prepare_home()
         self.extras_jar = build_extras_jar(self.jars, self.javac, Path(cache_dir) if cache_dir else None)
 
@@ -889,6 +890,7 @@ class HiveCLI:
                     self._java_cmd(main, args), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                     cwd=self.home, env=self._env(), start_new_session=True,  # own process group
                 )
+                self._running = proc
                 timed_out = False
                 try:
                     code: int | None = proc.wait(timeout=timeout)
@@ -901,6 +903,8 @@ class HiveCLI:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
                     raise
+                finally:
+                    self._running = None
             seconds = time.perf_counter() - t0
         stdout = out_path.read_bytes().decode("utf-8", errors="replace")
         stderr = err_path.read_bytes().decode("utf-8", errors="replace")
@@ -1066,6 +1070,16 @@ class HiveCLI:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for d in ("metastore_db", "warehouse"):
                 shutil.rmtree(self.home / d, ignore_errors=True)
+
+    def kill_running(self) -> None:
+        """Kill the JVM now running, if any (from another thread): its jobs end with
+        exit_code None."""
+        proc = self._running
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
         """Remove the home if this object created it."""

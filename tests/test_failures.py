@@ -30,7 +30,8 @@ def catalogue(engine_kind: str, connection) -> list[tuple]:
     if engine_kind == "postgres":
         with connection.connect() as conn:
             rows = conn.exec_driver_sql(
-                "SELECT n.nspname, c.relname, c.relkind, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                # relfilenode, not reltuples: autovacuum's ANALYZE may update reltuples any time
+                "SELECT n.nspname, c.relname, c.relkind, c.relfilenode FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
             ).fetchall()
         return sorted(tuple(r) for r in rows)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import math
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hive_batches import hive_batch
 from hive_cli import HiveCLI, HiveJob, HiveResult, check_names, table_jobs
 
 pytestmark = [pytest.mark.engine, pytest.mark.hive_cli]
@@ -77,31 +80,31 @@ JOBS: dict[str, HiveJob | str] = {
 }
 
 
-@pytest.fixture(scope="module")
-def batch(hive_cli: HiveCLI, tmp_path_factory) -> dict[str, HiveResult]:
+@hive_batch
+def batch(cli: HiveCLI) -> dict[str, HiveResult]:
     """Every batch-mode result the tests look at, from ONE JVM."""
-    data = tmp_path_factory.mktemp("hive-data")
-    # A table loaded twice in the same JVM, the second time with another schema:
-    # loading replaces it.
-    reload = [*table_jobs({"t_reloaded": FRAME}, data), *table_jobs({"t_reloaded": FRAME[["id"]].head(2)}, data)]
-    names = ["reload_describe", "reload_select", *JOBS]
-    jobs = [*reload, "DESCRIBE t_reloaded", "SELECT * FROM t_reloaded", *JOBS.values()]
-    results = hive_cli.load_tables({"t_awkward": FRAME}, then=jobs)
+    with tempfile.TemporaryDirectory(prefix="hive-data-") as data:
+        # A table loaded twice in the same JVM, the second time with another schema:
+        # loading replaces it.
+        reload = [*table_jobs({"t_reloaded": FRAME}, Path(data)), *table_jobs({"t_reloaded": FRAME[["id"]].head(2)}, Path(data))]
+        names = ["reload_describe", "reload_select", *JOBS]
+        jobs = [*reload, "DESCRIBE t_reloaded", "SELECT * FROM t_reloaded", *JOBS.values()]
+        results = cli.load_tables({"t_awkward": FRAME}, then=jobs)
     for r in results[: len(reload)]:
         r.check()
     return dict(zip(names, results[len(reload):]))
 
 
-@pytest.fixture(scope="module")
-def e_run(hive_cli: HiveCLI) -> HiveResult:
+@hive_batch
+def e_run(cli: HiveCLI) -> HiveResult:
     """The genuine CliDriver: hive -e SCRIPT."""
-    return hive_cli.run_e(SCRIPT)
+    return cli.run_e(SCRIPT)
 
 
-@pytest.fixture(scope="module")
-def f_run(hive_cli: HiveCLI) -> HiveResult:
+@hive_batch
+def f_run(cli: HiveCLI) -> HiveResult:
     """The genuine CliDriver: hive -f (a file holding SCRIPT)."""
-    return hive_cli.run_f(SCRIPT)
+    return cli.run_f(SCRIPT)
 
 
 def _by_id(rows: list[list[str | None]]) -> dict[int, list[str | None]]:

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import assert_same_audience, assert_stopped
-from hive_cli import HiveJob
+from hive_batches import hive_batch
+from hive_cli import HiveCLI, HiveJob, HiveResult
 from test_value_seeds import orders, value_of
 
 from lookalike_sql import Long, Lookalike, Seed
@@ -159,14 +160,24 @@ def _job(case: Case, sql: str) -> HiveJob:
     return HiveJob.statement(sql)
 
 
-@pytest.fixture(scope="module")
-def real_hive(hive_cli):
-    """Every case's statement and its result on real Hive, from one batch."""
+@hive_batch
+def real_hive(cli: HiveCLI) -> dict[str, tuple[str, HiveResult]]:
+    """Every case's statement and its result on real Hive: the tables loaded in one JVM,
+    then the answers in one and the stops in another (each well within the timeout of a
+    JVM, on a machine that runs the other tests beside it)."""
     statements = {name: case.sql() for name, case in CASES.items()}
-    results = hive_cli.load_tables(_tables(), then=SETUP + [_job(CASES[n], s) for n, s in statements.items()])
-    for setup in results[: len(SETUP)]:
+    for setup in cli.load_tables(_tables(), then=SETUP):
         setup.check()
-    return {name: (statements[name], result) for name, result in zip(CASES, results[len(SETUP) :])}
+    results: dict[str, HiveResult] = {}
+    for part in (ANSWERS, STOPS):
+        results.update(zip(part, cli.run_batch([_job(CASES[n], statements[n]) for n in part])))
+    return {name: (statements[name], results[name]) for name in CASES}
+
+
+@hive_batch
+def pasted_e(cli: HiveCLI) -> HiveResult:
+    """The genuine `hive -e "<statement>"` of a statement that stops (its own JVM)."""
+    return cli.run_e(CASES["S an empty seed"].sql() + ";")
 
 
 ANSWERS = [name for name, case in CASES.items() if case.stops is None]
@@ -207,14 +218,12 @@ def test_every_check_stops_real_hive_with_its_reason_on_the_console(real_hive, n
     assert_stopped(result.console, case.stops)
 
 
-def test_the_real_cli_runs_a_pasted_statement_with_e(hive_cli):
+def test_the_real_cli_runs_a_pasted_statement_with_e(pasted_e):
     """The genuine `hive -e "<statement>"`, as an analyst pastes it: one statement, no
     comment that the CLI misreads, and its stop message on the console."""
-    sql = CASES["S an empty seed"].sql()
-    assert console_problems(sql) == []
-    result = hive_cli.run_e(sql + ";")
-    assert result.exit_code != 0
-    assert_stopped(result.console, "S")
+    assert console_problems(CASES["S an empty seed"].sql()) == []
+    assert pasted_e.exit_code != 0
+    assert_stopped(pasted_e.console, "S")
 
 
 def test_every_statement_without_hostile_names_is_console_safe():

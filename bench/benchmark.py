@@ -169,8 +169,10 @@ def run_steps(stderr: str, wall: float) -> dict[str, float]:
 
 
 def run_command(code: Path, path: str, spec: dict, out: Path) -> list[str]:
-    """`lookalike-sql run` with the lookalike_sql package found in `code`."""
-    launcher = f"import sys; sys.path.insert(0, {str(code)!r}); from lookalike_sql.cli import main; sys.exit(main())"
+    """`lookalike-sql run` with the lookalike_sql package found in `code`, through the
+    function the installed command calls (`console_main`; `main` in revisions before it)."""
+    launcher = (f"import sys; sys.path.insert(0, {str(code)!r}); from lookalike_sql import cli; "
+                "sys.exit(getattr(cli, 'console_main', cli.main)())")
     command = [sys.executable, "-c", launcher, "run", "--url", path, "--id-column", "id", "--size", str(AUDIENCE_SIZE),
                "--out", str(out), "--max-features", str(spec.get("max_features", 20))]
     if spec.get("long"):

@@ -189,6 +189,14 @@ def warehouse_for(connection: Any) -> Warehouse:
     )
 
 
+def close(connection: Any) -> None:
+    """Close what ``connect`` opened: a DuckDB connection, or a SQLAlchemy engine's pool."""
+    if hasattr(connection, "dispose"):
+        connection.dispose()
+    else:
+        connection.close()
+
+
 def connect(url: str) -> Any:
     """Open a connection from the command line's --url: a path ending in .duckdb (or
     ':memory:') is a DuckDB database; anything else is a SQLAlchemy URL."""

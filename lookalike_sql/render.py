@@ -18,7 +18,7 @@ from . import checks
 from .console import comment_text
 from .dialects import Dialect, get_dialect
 from .errors import InputError
-from .resources import sql_dir
+from .resources import sql_dir, template_cache_dir
 
 if TYPE_CHECKING:
     from .template_data import StatementContext
@@ -55,6 +55,9 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
+    cache = template_cache_dir()
+    if cache is not None:
+        env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache))
     env.filters["sql_sum"] = sql_sum
     env.filters["comment"] = comment_text
     return env

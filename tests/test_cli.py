@@ -186,3 +186,49 @@ def test_catalogue_flag_names_the_categories(demo_db, tmp_path, capsys):
     catalogue.write_text("name,label\nx,y\n")
     assert main([*args, "--catalogue", str(catalogue)]) == 2
     assert "needs the columns feature and category" in capsys.readouterr().err
+
+
+def test_installed_script_says_the_error_and_exits_2(demo_db, tmp_path, capsys):
+    """The installed command ends its process without the interpreter's teardown: its
+    output and exit code must still arrive whole."""
+    path, _ = demo_db
+    script = shutil.which("lookalike-sql") or str(__import__("pathlib").Path(sys.executable).with_name("lookalike-sql"))
+    bad = subprocess.run([script, "run", "--url", str(path), *JOB, "--seed-table", "mom_seed", "--threshold", "2", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("lookalike-sql: error: threshold 2.0 is outside [0, 1]") and "\n" not in bad.stderr.strip()
+    flags = ["sql", "--url", str(path), *JOB, "--seed-table", "mom_seed"]
+    printed = subprocess.run([script, *flags], capture_output=True, text=True, timeout=300)
+    assert printed.returncode == 0, printed.stderr
+    assert main(flags) == 0
+    assert printed.stdout == capsys.readouterr().out  # the whole statement, as main() prints it
+
+
+def test_progress_runs_its_first_step_hook_once_as_the_first_step_starts(capsys):
+    from lookalike_sql.cli import _Progress
+
+    calls = []
+    progress = _Progress(on_first_step=lambda: calls.append(capsys.readouterr().err))
+    assert calls == []
+    progress("facts")
+    progress("profile")
+    progress("done")
+    assert len(calls) == 1 and "facts" in calls[0]  # called after the first step's line
+
+
+def test_close_closes_a_duckdb_connection_and_disposes_an_engine():
+    import sqlalchemy
+
+    from lookalike_sql.connections import close
+
+    con = duckdb.connect()
+    close(con)
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")
+    disposed = []
+    engine = sqlalchemy.create_engine("sqlite://")
+    sqlalchemy.event.listen(engine.pool, "close", lambda *args: disposed.append(args))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    close(engine)
+    assert disposed  # the pooled connection was closed

@@ -262,3 +262,40 @@ def test_a_statement_over_redshifts_16_mb_is_refused_at_render_time():
     # the same job fits in a long table: its statement grows with the feature list only
     long = Lookalike(Long("mart.feature_values", ids="mart.customers"), "member_srl", features=features, bins=60)
     assert len(long.sql(Seed.table("mart.mom_seed"), 100, dialect="redshift").encode()) < 16 * 2**20
+
+
+_RENDER_IN_A_PROCESS = """
+from lookalike_sql import Lookalike, Seed
+from lookalike_sql.resources import template_cache_dir
+model = Lookalike("population", id_column="member_srl", features=["cto015", "gpo015"])
+print(template_cache_dir())
+print(model.sql(Seed.table("mom_seed"), 10, dialect="duckdb"), end="")
+"""
+
+
+def test_compiled_templates_are_kept_between_processes_and_optional(tmp_path):
+    """Jinja's bytecode of the templates is kept under $XDG_CACHE_HOME/lookalike-sql (a
+    later process skips compiling them); an unusable cache folder only means compiling."""
+    import subprocess
+    import sys
+
+    def render(cache_home):
+        env = {**__import__("os").environ, "XDG_CACHE_HOME": str(cache_home)}
+        out = subprocess.run([sys.executable, "-c", _RENDER_IN_A_PROCESS], capture_output=True, text=True, env=env, check=True).stdout
+        folder, sql = out.split("\n", 1)
+        return folder, sql
+
+    folder, first = render(tmp_path / "cache")
+    assert folder == str(tmp_path / "cache" / "lookalike-sql" / "templates")
+    kept = sorted(p.name for p in (tmp_path / "cache" / "lookalike-sql" / "templates").iterdir())
+    assert kept and all(name.endswith(".cache") for name in kept)
+    assert oct((tmp_path / "cache" / "lookalike-sql" / "templates").stat().st_mode & 0o777) == "0o700"
+    folder, second = render(tmp_path / "cache")  # read from the cache
+    assert sorted(p.name for p in (tmp_path / "cache" / "lookalike-sql" / "templates").iterdir()) == kept
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    folder, uncached = render(blocked)
+    assert folder == "None"
+    drop_date = re.compile(r"^-- Rendered: .*$", re.MULTILINE)
+    assert drop_date.sub("", first) == drop_date.sub("", second) == drop_date.sub("", uncached)
+    assert "SELECT" in first

@@ -158,8 +158,13 @@ def timed_process(command: list[str], env: dict[str, str] | None = None) -> dict
 def run_steps(stderr: str, wall: float) -> dict[str, float]:
     """Seconds per part of a `run` process from its progress lines: each step (to the next
     line), and the start-up and exit (imports, connecting, the summary printed, the
-    interpreter's exit: the wall time less the last line's stamp)."""
-    stamps = [(float(m.group(1)), STEP_OF_LABEL.get(m.group(2), m.group(2))) for m in map(_PROGRESS.match, stderr.splitlines()) if m]
+    interpreter's exit: the wall time less the last line's stamp). A "... still <step>"
+    line, printed every 10 s of a long step, belongs to the step it names."""
+    stamps: list[tuple[float, str]] = []
+    for m in filter(None, map(_PROGRESS.match, stderr.splitlines())):
+        if m.group(2).startswith("... still ") and stamps:
+            continue  # the step goes on: its time runs to the next step's line
+        stamps.append((float(m.group(1)), STEP_OF_LABEL.get(m.group(2), m.group(2))))
     parts: dict[str, float] = {}
     for (at, step), (after, _) in zip(stamps, stamps[1:]):
         parts[step] = parts.get(step, 0.0) + after - at

@@ -34,6 +34,9 @@ def template_cache_dir() -> Path | None:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         folder = base / "lookalike-sql" / "templates"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder.is_symlink() or folder.stat().st_uid != os.getuid():
+            return None  # not the user's own folder: its bytecode would run as the user's code
+        folder.chmod(0o700)  # also when an earlier folder was made with another mode
     except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
     return folder if os.access(folder, os.W_OK) else None

@@ -292,6 +292,14 @@ def test_compiled_templates_are_kept_between_processes_and_optional(tmp_path):
     assert oct((tmp_path / "cache" / "lookalike-sql" / "templates").stat().st_mode & 0o777) == "0o700"
     folder, second = render(tmp_path / "cache")  # read from the cache
     assert sorted(p.name for p in (tmp_path / "cache" / "lookalike-sql" / "templates").iterdir()) == kept
+    (tmp_path / "cache" / "lookalike-sql" / "templates").chmod(0o755)  # made by someone else's umask
+    assert render(tmp_path / "cache")[0] == folder
+    assert oct((tmp_path / "cache" / "lookalike-sql" / "templates").stat().st_mode & 0o777) == "0o700"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked" / "lookalike-sql").mkdir(parents=True)
+    (tmp_path / "linked" / "lookalike-sql" / "templates").symlink_to(elsewhere)
+    assert render(tmp_path / "linked")[0] == "None"  # a link may lead anywhere: not used
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     folder, uncached = render(blocked)

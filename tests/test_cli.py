@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -14,6 +15,11 @@ from lookalike_sql.cli import main
 from lookalike_sql.demo_data import build_demo_database
 
 JOB = ["--population", "population", "--id-column", "member_srl", "--size", "500"]
+
+
+def _installed_script() -> str:
+    """The `lookalike-sql` command pip installed beside this Python."""
+    return shutil.which("lookalike-sql") or str(Path(sys.executable).with_name("lookalike-sql"))
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +108,7 @@ def test_errors_are_one_line_with_exit_code_2(demo_db, tmp_path, capsys):
 
 
 def test_installed_script_runs_demo(tmp_path):
-    script = shutil.which("lookalike-sql") or str(__import__("pathlib").Path(sys.executable).with_name("lookalike-sql"))
+    script = _installed_script()
     result = subprocess.run(
         [script, "demo", "--dir", str(tmp_path), "--customers", "20000", "--size", "300"],
         capture_output=True, text=True, timeout=300,
@@ -192,7 +198,7 @@ def test_installed_script_says_the_error_and_exits_2(demo_db, tmp_path, capsys):
     """The installed command ends its process without the interpreter's teardown: its
     output and exit code must still arrive whole."""
     path, _ = demo_db
-    script = shutil.which("lookalike-sql") or str(__import__("pathlib").Path(sys.executable).with_name("lookalike-sql"))
+    script = _installed_script()
     bad = subprocess.run([script, "run", "--url", str(path), *JOB, "--seed-table", "mom_seed", "--threshold", "2", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2

@@ -82,7 +82,11 @@ def _driver_cores(spark, seconds: float = 2.0) -> float | None:
 
 
 def _assert_driver_idle(spark) -> None:
-    cores = _driver_cores(spark)
+    # The quieter of two 2 s windows: right after a cancel the JVM may collect the dropped
+    # plan's garbage for a moment (measured 0.53 cores once, on a busy machine), while a
+    # planning thread left running (15 s to minutes more here) keeps about 1 core in both.
+    first = _driver_cores(spark)
+    cores = first if first is None or first < 0.5 else _driver_cores(spark)
     if cores is not None:
         assert cores < 0.5, f"the driver still works ({cores:.2f} cores) after the statement was stopped"
     # the session is usable, and nothing holds it up

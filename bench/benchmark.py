@@ -341,7 +341,13 @@ def main() -> None:
     print(f"- pandas/NumPy peer / run: {n1:,} x 200 {peer['seconds'] / full['seconds']:.1f}x, "
           f"{4 * n1:,} x 200 {peer_big['seconds'] / four['seconds']:.1f}x (target >= 5)")
     long_run = now[compared[3][0]]
-    print(f"- long layout: {long_run['seconds']:.2f} s, {long_run['peak_mb']:,.0f} MB (target: no more than 6.3 s and 3.2 GB)")
+    # the target is "no slower, no larger than before": against the --before code in this run
+    # (the 6.3 s and 3.2 GB of the day it was set came from a quieter machine)
+    before = [r for r in rows if r["label"] == compared[3][0] and r["version"] != "now"]
+    against = (f"{before[0]['version']}: {before[0]['seconds']:.2f} s, {before[0]['peak_mb']:,.0f} MB in this run" if before
+               else "give --before REV to measure the earlier code in this run")
+    print(f"- long layout: {long_run['seconds']:.2f} s, {long_run['peak_mb']:,.0f} MB "
+          f"(target: no slower and no larger than before; {against})")
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     written = results / f"duckdb_{time.strftime('%Y-%m-%d_%H%M%S')}{'_quick' if args.quick else ''}.json"
